@@ -1,0 +1,32 @@
+//! # pooltrace-model: the wire contract v1
+//!
+//! The types every other pooltrace crate speaks: what sampling points publish
+//! ([`Manifest`]), what labs publish ([`LabResult`], [`Receipt`]), and what the
+//! pipeline produces ([`Alert`], [`TubeResultRow`], [`PersonOutcomeRow`]).
+//!
+//! This crate does no I/O. It parses one record from bytes
+//! ([`decode_record`]), validates it against the contract (field, value and
+//! reason on every error: [`RecordError`]), and interprets Ct values with
+//! per-kit rules ([`CtRules`]). The engine, the adapters (files, Kafka,
+//! Parquet) and the simulator all share these definitions, so a record means
+//! the same thing everywhere.
+
+mod alert;
+mod error;
+mod ids;
+mod interpret;
+mod manifest;
+mod outputs;
+mod record;
+mod result;
+mod time;
+
+pub use alert::{alert_id, Alert, AlertKind, AlertState, Evidence};
+pub use error::RecordError;
+pub use ids::{resident_id_check_char, validate_resident_id, validate_tube_id};
+pub use interpret::{CtRules, Interpretation, KitRule};
+pub use manifest::{Address, IdType, Manifest, Member, Region, TubeKind};
+pub use outputs::{PersonOutcome, PersonOutcomeRow, TubeResultRow};
+pub use record::{decode_record, Record, RecordKind};
+pub use result::{Call, Ct, LabResult, Receipt, ResultStatus};
+pub use time::{EventTime, Timestamp, MINUTE_MS, HOUR_MS};
