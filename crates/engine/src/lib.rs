@@ -1,1 +1,40 @@
-//! engine
+//! # pooltrace-engine: the deconvolution engine, sans-IO
+//!
+//! A pure, deterministic state machine in the style of quinn-proto: it takes
+//! validated input records ([`pooltrace_model::Record`]) with their event
+//! times and returns effects ([`Effect`]): alert state changes for tracing
+//! teams and rows for analysts. It reads no files, opens no sockets and never
+//! looks at a clock: time is the event time in the data, and timers fire when
+//! the watermark (greatest event time seen minus the allowed lateness) passes
+//! them. The same engine runs embedded, on files and on Kafka.
+//!
+//! Inside, state is split into keyed operators (see `ops/`), each owning the
+//! state of one key and talking to the others only through messages
+//! ([`msg::Msg`]), so that a distributed runtime can route each message to the
+//! instance that owns its key:
+//!
+//! | operator   | key            | decides                                                      |
+//! |------------|----------------|--------------------------------------------------------------|
+//! | tube       | tube id        | joins manifest + result + receipt; orphan / overdue / missing timers |
+//! | person     | person id      | the person's alerts (pool retest, hospital, isolation, ...)  |
+//! | pool       | pool tube id   | `discordant_pool` when every member re-tests negative        |
+//! | household  | address        | co-residents of a confirmed positive -> isolation            |
+//!
+//! Every operator derives the alerts it *should* have from its state and
+//! reconciles them with the alerts it has emitted ([`alert_book`]): this makes
+//! duplicates, out-of-order arrival and corrected results all converge to the
+//! same final alert states, and a replay emit nothing new.
+
+pub mod alert_book;
+mod config;
+mod effect;
+mod engine;
+pub mod msg;
+pub mod ops;
+mod summary;
+mod timers;
+
+pub use config::{Deadlines, EngineConfig};
+pub use effect::{Disposition, Effect, Rejection};
+pub use engine::Engine;
+pub use summary::Summary;

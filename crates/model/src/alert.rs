@@ -70,7 +70,7 @@ impl AlertKind {
 
 /// Lifecycle: `open` until resolved (no longer needed) or superseded (replaced
 /// by a stronger alert, named in `superseded_by`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
     Open,

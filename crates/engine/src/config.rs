@@ -1,0 +1,78 @@
+//! Engine settings: deadlines, lateness, Ct rules.
+
+use pooltrace_model::{CtRules, HOUR_MS, MINUTE_MS};
+use serde::Deserialize;
+
+/// Deadlines and grace windows, in minutes of event time.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Deadlines {
+    /// `pool_retest` due after the pool result (default 120).
+    pub pool_retest_min: i64,
+    /// `hospital_transfer` due after the positive single-tube result (default 120).
+    pub hospital_transfer_min: i64,
+    /// `isolation_transfer` due after the co-resident's confirmation (default 480).
+    pub isolation_transfer_min: i64,
+    /// `parallel_retest` due after the inconclusive result (default 360).
+    pub parallel_retest_min: i64,
+    /// `resample` due after the invalid result (default 360).
+    pub resample_min: i64,
+    /// `presumptive_positive` due after the batch is decoded (default 120).
+    pub presumptive_positive_min: i64,
+    /// `lab_overdue` raised this long after a receipt with no result (default 360).
+    pub lab_overdue_after_min: i64,
+    /// `result_missing` raised this long after collection with no result (default 1440).
+    pub result_missing_after_min: i64,
+    /// `orphan_result` raised this long after a result with no manifest (default 30).
+    pub orphan_result_after_min: i64,
+    /// `batch_incomplete` raised this long after a batch's first result (default 360).
+    pub batch_incomplete_after_min: i64,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            pool_retest_min: 120,
+            hospital_transfer_min: 120,
+            isolation_transfer_min: 480,
+            parallel_retest_min: 360,
+            resample_min: 360,
+            presumptive_positive_min: 120,
+            lab_overdue_after_min: 360,
+            result_missing_after_min: 1440,
+            orphan_result_after_min: 30,
+            batch_incomplete_after_min: 360,
+        }
+    }
+}
+
+/// Everything the engine can be told.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    pub deadlines: Deadlines,
+    /// How far behind the greatest event time seen the watermark trails, in
+    /// minutes (default 5). Records behind the watermark are still processed.
+    pub allowed_lateness_min: i64,
+    /// Ct interpretation per kit.
+    pub ct_rules: CtRules,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            deadlines: Deadlines::default(),
+            allowed_lateness_min: 5,
+            ct_rules: CtRules::default(),
+        }
+    }
+}
+
+pub(crate) fn minutes(m: i64) -> i64 {
+    m * MINUTE_MS
+}
+
+#[allow(dead_code)]
+pub(crate) const fn hours(h: i64) -> i64 {
+    h * HOUR_MS
+}

@@ -1,0 +1,190 @@
+//! The engine: routes records to the tube operator, messages between
+//! operators, and fires timers as the watermark advances.
+
+use std::collections::VecDeque;
+
+use pooltrace_model::{EventTime, Record, Timestamp};
+
+use crate::config::minutes;
+use crate::msg::Msg;
+use crate::ops::household::HouseholdOp;
+use crate::ops::person::PersonOp;
+use crate::ops::pool::PoolOp;
+use crate::ops::tube::TubeOp;
+use crate::ops::Outbox;
+use crate::timers::Timers;
+use crate::{Disposition, Effect, EngineConfig, Summary};
+
+/// The whole deconvolution engine in one process (all keys local).
+///
+/// ```
+/// use pooltrace_engine::{Engine, EngineConfig, Effect};
+/// use pooltrace_model::{decode_record, RecordKind};
+///
+/// let mut engine = Engine::new(EngineConfig::default());
+/// let mut effects = Vec::new();
+/// let line = br#"{"tube_id":"T1","lab_id":"LAB-A","reported_at":"2022-05-10T09:00:00+08:00","ct":{"IC":27.0}}"#;
+/// let record = decode_record(RecordKind::Result, line, 1 << 20).unwrap();
+/// engine.handle(record, &mut effects);
+/// assert!(effects.is_empty()); // no manifest yet: nothing to decide
+/// ```
+#[derive(Debug)]
+pub struct Engine {
+    cfg: EngineConfig,
+    tubes: TubeOp,
+    people: PersonOp,
+    pools: PoolOp,
+    households: HouseholdOp,
+    timers: Timers,
+    queue: VecDeque<Msg>,
+    max_seen: Option<Timestamp>,
+    summary: Summary,
+}
+
+impl Engine {
+    /// A new engine with no state.
+    pub fn new(cfg: EngineConfig) -> Self {
+        Engine {
+            cfg,
+            tubes: TubeOp::default(),
+            people: PersonOp::default(),
+            pools: PoolOp::default(),
+            households: HouseholdOp::default(),
+            timers: Timers::default(),
+            queue: VecDeque::new(),
+            max_seen: None,
+            summary: Summary::default(),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// The watermark: greatest event time seen minus the allowed lateness.
+    pub fn watermark(&self) -> Option<EventTime> {
+        self.max_seen
+            .map(|t| t.millis() - minutes(self.cfg.allowed_lateness_min))
+    }
+
+    /// Processes one record, then advances the watermark past it and fires
+    /// the timers it passes. Effects are appended to `out` in a deterministic
+    /// order. A record behind the watermark is processed all the same.
+    pub fn handle(&mut self, record: Record, out: &mut Vec<Effect>) -> Disposition {
+        let at = record.event_time();
+        let start = out.len();
+        let mut ob = Outbox {
+            effects: out,
+            msgs: &mut self.queue,
+            timers: &mut self.timers,
+        };
+        let disposition = match record {
+            Record::Manifest(m) => self.tubes.on_manifest(m, &self.cfg, &mut ob),
+            Record::Result(r) => self.tubes.on_result(r, &self.cfg, &mut ob),
+            Record::Receipt(r) => self.tubes.on_receipt(r, &self.cfg, &mut ob),
+        };
+        self.drain(out);
+        match &disposition {
+            Disposition::Processed => self.summary.records_processed += 1,
+            Disposition::Duplicate => self.summary.records_duplicate += 1,
+            Disposition::Stale => self.summary.records_stale += 1,
+            Disposition::Rejected(_) => self.summary.records_rejected += 1,
+        }
+        self.advance(at, out);
+        self.count(&out[start..]);
+        disposition
+    }
+
+    /// Moves the watermark as if an event at `at` had been seen (for idle
+    /// sources in streaming mode) and fires the timers it passes.
+    pub fn observe_time(&mut self, at: Timestamp, out: &mut Vec<Effect>) {
+        let start = out.len();
+        self.advance(at, out);
+        self.count(&out[start..]);
+    }
+
+    fn advance(&mut self, at: Timestamp, out: &mut Vec<Effect>) {
+        if self.max_seen.is_some_and(|m| m.millis() >= at.millis()) {
+            return;
+        }
+        self.max_seen = Some(at);
+        let Some(wm) = self.watermark() else { return };
+        loop {
+            let due = self.timers.due(wm);
+            if due.is_empty() {
+                break;
+            }
+            for (_, kind, tube) in due {
+                let mut ob = Outbox {
+                    effects: out,
+                    msgs: &mut self.queue,
+                    timers: &mut self.timers,
+                };
+                self.tubes.on_timer(kind, &tube, &self.cfg, &mut ob);
+                self.drain(out);
+            }
+        }
+    }
+
+    /// Delivers queued messages until none are left.
+    fn drain(&mut self, out: &mut Vec<Effect>) {
+        while let Some(msg) = self.queue.pop_front() {
+            let mut ob = Outbox {
+                effects: out,
+                msgs: &mut self.queue,
+                timers: &mut self.timers,
+            };
+            let cfg = &self.cfg;
+            match msg {
+                Msg::Observed { contact, obs, at } => self.people.on_observed(contact, obs, at, cfg, &mut ob),
+                Msg::Exposure { household, contact, source, at } => {
+                    self.people.on_exposure(household, contact, source, at, cfg, &mut ob)
+                }
+                Msg::Resident { household, contact, seen_at } => {
+                    self.households.on_resident(household, contact, seen_at, &mut ob)
+                }
+                Msg::Positive { household, person_id, since, at } => {
+                    self.households.on_positive(household, person_id, since, at, &mut ob)
+                }
+                Msg::PoolDecided { pool_tube_id, members, flagged, region, at } => {
+                    self.pools.on_decided(pool_tube_id, members, flagged, region, at, &mut ob)
+                }
+                Msg::Retest { pool_tube_id, person_id, status, retest_tube_id, reported_at, at } => {
+                    self.pools.on_retest(pool_tube_id, person_id, status, retest_tube_id, reported_at, at, &mut ob)
+                }
+            }
+        }
+    }
+
+    fn count(&mut self, effects: &[Effect]) {
+        for e in effects {
+            match e {
+                Effect::Alert(a) => {
+                    self.summary.alert_records += 1;
+                    if a.version == 1 {
+                        *self.summary.alerts_raised.entry(a.kind.as_str()).or_default() += 1;
+                    }
+                }
+                Effect::TubeResult(_) => self.summary.tubes_decided += 1,
+                Effect::PersonOutcome(p) => *self.summary.outcomes.entry(p.outcome.as_str()).or_default() += 1,
+            }
+        }
+    }
+
+    /// Counters so far, with the people's current standing.
+    pub fn summary(&self) -> Summary {
+        let mut s = self.summary.clone();
+        let (positive, pending) = self.people.standing();
+        s.people_positive = positive;
+        s.people_pending = pending;
+        s.timers_pending = self.timers.len() as u64;
+        s.state_sizes = (
+            self.tubes.len() as u64,
+            self.people.len() as u64,
+            self.pools.len() as u64,
+            self.households.len() as u64,
+        );
+        s
+    }
+}

@@ -1,0 +1,104 @@
+//! The household operator (key: full address down to the room). Knows who
+//! lives where, from every manifest; when a resident is confirmed positive,
+//! tells every other resident they were exposed (rule 3: `isolation_transfer`).
+
+use std::collections::HashMap;
+
+use pooltrace_model::Timestamp;
+
+use super::Outbox;
+use crate::msg::{Contact, ExposureSource, Msg};
+
+#[derive(Debug)]
+struct Resident {
+    contact: Contact,
+    first_seen: Timestamp,
+    told: Option<ExposureSource>,
+}
+
+#[derive(Debug, Default)]
+struct HouseholdState {
+    residents: Vec<Resident>,
+    /// (person, confirmed since, confirming tube).
+    positives: Vec<(String, Timestamp, String)>,
+}
+
+/// All households seen.
+#[derive(Debug, Default)]
+pub struct HouseholdOp {
+    households: HashMap<String, HouseholdState>,
+}
+
+impl HouseholdOp {
+    /// Households held.
+    pub fn len(&self) -> usize {
+        self.households.len()
+    }
+
+    /// True when no household is held.
+    pub fn is_empty(&self) -> bool {
+        self.households.is_empty()
+    }
+
+    /// A manifest listed this person at this address.
+    pub fn on_resident(&mut self, household: String, contact: Contact, seen_at: Timestamp, ob: &mut Outbox) {
+        let st = self.households.entry(household.clone()).or_default();
+        match st.residents.iter_mut().find(|r| r.contact.person_id == contact.person_id) {
+            Some(r) => {
+                if seen_at.millis() < r.first_seen.millis() {
+                    r.first_seen = seen_at;
+                } else if r.contact == contact {
+                    return;
+                }
+                r.contact = contact;
+                // Resend any exposure so the person's alert carries the new details.
+                r.told = None;
+            }
+            None => st.residents.push(Resident {
+                contact,
+                first_seen: seen_at,
+                told: None,
+            }),
+        }
+        if !st.positives.is_empty() {
+            sync(&household, st, seen_at, ob);
+        }
+    }
+
+    /// A resident is confirmed positive since `since`, or no longer (`None`).
+    pub fn on_positive(&mut self, household: String, person: String, since: Option<(Timestamp, String)>, at: Timestamp, ob: &mut Outbox) {
+        let st = self.households.entry(household.clone()).or_default();
+        st.positives.retain(|(p, _, _)| *p != person);
+        if let Some((t, tube)) = since {
+            st.positives.push((person, t, tube));
+        }
+        st.positives
+            .sort_by(|a, b| (a.1.millis(), &a.0).cmp(&(b.1.millis(), &b.0)));
+        sync(&household, st, at, ob);
+    }
+}
+
+/// Tells each resident who exposed them (the earliest other positive), if that changed.
+fn sync(household: &str, st: &mut HouseholdState, at: Timestamp, ob: &mut Outbox) {
+    for r in &mut st.residents {
+        let source = st
+            .positives
+            .iter()
+            .find(|(p, _, _)| *p != r.contact.person_id)
+            .map(|(p, t, tube)| ExposureSource {
+                person_id: p.clone(),
+                tube_id: tube.clone(),
+                since: t.max_instant(r.first_seen),
+            });
+        if source == r.told {
+            continue;
+        }
+        r.told = source.clone();
+        ob.msgs.push_back(Msg::Exposure {
+            household: household.to_string(),
+            contact: r.contact.clone(),
+            source,
+            at,
+        });
+    }
+}

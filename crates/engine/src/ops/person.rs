@@ -1,0 +1,198 @@
+//! The person operator (key: person id). Holds the tubes a person was in and
+//! their home exposures, derives the person's alerts from them
+//! ([`super::person_rules`]), and tells households when the person is
+//! confirmed positive and pools where the person's retest stands.
+
+use std::collections::HashMap;
+
+use pooltrace_model::{AlertKind, AlertState, Interpretation, PersonOutcome, PersonOutcomeRow, Timestamp, TubeKind};
+
+use super::person_rules::{derive, Derived};
+use super::Outbox;
+use crate::alert_book::AlertBook;
+use crate::msg::{Contact, ExposureSource, Msg, Observation, RetestStatus};
+use crate::{Effect, EngineConfig};
+
+#[derive(Debug)]
+pub(crate) struct PersonState {
+    pub contact: Contact,
+    contact_at: i64,
+    pub obs: Vec<Observation>,
+    /// (household key, who exposed the person there).
+    pub exposures: Vec<(String, ExposureSource)>,
+    households: Vec<String>,
+    /// What each household was last told about this person being positive.
+    told_positive: Vec<(String, Option<(Timestamp, String)>)>,
+    /// What each flagged pool was last told about this person's retest.
+    told_retest: Vec<(String, RetestStatus)>,
+    book: AlertBook,
+}
+
+/// All people with something to remember. People cleared by a negative pool
+/// and nothing else are not kept: memory does not grow with them.
+#[derive(Debug, Default)]
+pub struct PersonOp {
+    people: HashMap<String, PersonState>,
+}
+
+impl PersonOp {
+    /// People held.
+    pub fn len(&self) -> usize {
+        self.people.len()
+    }
+
+    /// True when nobody is held.
+    pub fn is_empty(&self) -> bool {
+        self.people.is_empty()
+    }
+
+    /// Counts people by their current standing: (positive, pending).
+    /// Positive: an open `hospital_transfer`. Pending: no positive, but an
+    /// open retest-type alert (pool retest, parallel retest, resample,
+    /// presumptive positive).
+    pub fn standing(&self) -> (u64, u64) {
+        let (mut positive, mut pending) = (0, 0);
+        for p in self.people.values() {
+            let open = |k: AlertKind| {
+                p.book
+                    .alerts()
+                    .iter()
+                    .any(|a| a.kind == k && a.state == AlertState::Open)
+            };
+            if open(AlertKind::HospitalTransfer) {
+                positive += 1;
+            } else if open(AlertKind::PoolRetest)
+                || open(AlertKind::ParallelRetest)
+                || open(AlertKind::Resample)
+                || open(AlertKind::PresumptivePositive)
+            {
+                pending += 1;
+            }
+        }
+        (positive, pending)
+    }
+
+    /// A tube this person was in was decided.
+    pub fn on_observed(&mut self, contact: Contact, obs: Observation, at: Timestamp, cfg: &EngineConfig, ob: &mut Outbox) {
+        let outcome = PersonOutcome::of(obs.tube_kind, obs.interpretation);
+        ob.effects.push(Effect::PersonOutcome(PersonOutcomeRow {
+            person_id: contact.person_id.clone(),
+            tube_id: obs.tube_id.clone(),
+            tube_kind: obs.tube_kind,
+            revision: obs.revision,
+            outcome,
+            decided_by: obs
+                .decided_by
+                .clone()
+                .unwrap_or_else(|| obs.tube_kind.as_str().to_string()),
+            region: contact.region.clone(),
+            collected_at: obs.collected_at,
+            decided_at: obs.reported_at,
+            retest_of: obs.retest_of.clone(),
+        }));
+        let cleared_by_pool = obs.tube_kind != TubeKind::Single && obs.interpretation == Interpretation::Negative;
+        if cleared_by_pool && !self.people.contains_key(&contact.person_id) {
+            return;
+        }
+        let collected = obs.collected_at.millis();
+        let st = self.state(contact.clone(), collected);
+        if collected >= st.contact_at {
+            st.contact = contact;
+            st.contact_at = collected;
+        }
+        if let Some(h) = st.contact.household_key() {
+            if !st.households.contains(&h) {
+                st.households.push(h);
+            }
+        }
+        match st.obs.iter_mut().find(|o| o.tube_id == obs.tube_id) {
+            Some(o) if o.revision <= obs.revision => *o = obs,
+            Some(_) => {}
+            None => st.obs.push(obs),
+        }
+        update(st, at, cfg, ob);
+    }
+
+    /// A household told this person about an exposure at home (or withdrew it).
+    pub fn on_exposure(
+        &mut self,
+        household: String,
+        contact: Contact,
+        source: Option<ExposureSource>,
+        at: Timestamp,
+        cfg: &EngineConfig,
+        ob: &mut Outbox,
+    ) {
+        if source.is_none() && !self.people.contains_key(&contact.person_id) {
+            return;
+        }
+        let st = self.state(contact, i64::MIN);
+        st.exposures.retain(|(h, _)| *h != household);
+        if let Some(src) = source {
+            st.exposures.push((household, src));
+            st.exposures.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        update(st, at, cfg, ob);
+    }
+
+    fn state(&mut self, contact: Contact, contact_at: i64) -> &mut PersonState {
+        self.people
+            .entry(contact.person_id.clone())
+            .or_insert_with(|| PersonState {
+                contact,
+                contact_at,
+                obs: Vec::new(),
+                exposures: Vec::new(),
+                households: Vec::new(),
+                told_positive: Vec::new(),
+                told_retest: Vec::new(),
+                book: AlertBook::default(),
+            })
+    }
+}
+
+/// Re-derives the person's alerts and tells households and pools what changed.
+fn update(st: &mut PersonState, at: Timestamp, cfg: &EngineConfig, ob: &mut Outbox) {
+    let Derived {
+        alerts,
+        positive,
+        retests,
+    } = derive(st, cfg);
+    st.book.reconcile(alerts, at, "result corrected", ob.effects);
+    for h in &st.households {
+        let told = st.told_positive.iter_mut().find(|(k, _)| k == h);
+        let changed = match &told {
+            Some((_, was)) => *was != positive,
+            None => positive.is_some(),
+        };
+        if !changed {
+            continue;
+        }
+        match told {
+            Some((_, was)) => *was = positive.clone(),
+            None => st.told_positive.push((h.clone(), positive.clone())),
+        }
+        ob.msgs.push_back(Msg::Positive {
+            household: h.clone(),
+            person_id: st.contact.person_id.clone(),
+            since: positive.clone(),
+            at,
+        });
+    }
+    for r in retests {
+        let told = st.told_retest.iter_mut().find(|(p, _)| *p == r.pool_tube_id);
+        match told {
+            Some((_, was)) if *was == r.status => continue,
+            Some((_, was)) => *was = r.status,
+            None => st.told_retest.push((r.pool_tube_id.clone(), r.status)),
+        }
+        ob.msgs.push_back(Msg::Retest {
+            pool_tube_id: r.pool_tube_id,
+            person_id: st.contact.person_id.clone(),
+            status: r.status,
+            retest_tube_id: r.retest_tube_id,
+            reported_at: r.reported_at,
+            at,
+        });
+    }
+}

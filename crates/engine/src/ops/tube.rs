@@ -1,0 +1,301 @@
+//! The tube operator (key: tube id). Joins a tube's manifest, result and
+//! receipt; decides the tube when manifest and result are both there; owns
+//! the tube's own alerts (`orphan_result`, `lab_overdue`, `result_missing`).
+
+use std::collections::HashMap;
+
+use pooltrace_model::{
+    AlertKind, Evidence, LabResult, Manifest, Receipt, ResultStatus, Timestamp, TubeKind,
+    TubeResultRow,
+};
+
+use super::{new_alert, resolved, Outbox};
+use crate::alert_book::AlertBook;
+use crate::config::minutes;
+use crate::msg::{Contact, Msg, Observation};
+use crate::timers::TimerKind;
+use crate::{Disposition, Effect, EngineConfig, Rejection};
+
+#[derive(Debug, Default)]
+struct TubeState {
+    manifest: Option<Manifest>,
+    result: Option<LabResult>,
+    receipt: Option<Receipt>,
+    /// Decisions emitted so far (a correction adds one).
+    revision: u32,
+    orphan_at: Option<Timestamp>,
+    overdue_at: Option<Timestamp>,
+    missing_at: Option<Timestamp>,
+    book: AlertBook,
+}
+
+/// All tubes' state.
+#[derive(Debug, Default)]
+pub struct TubeOp {
+    tubes: HashMap<String, TubeState>,
+}
+
+/// How a result ranks against another for the same tube: corrections beat
+/// finals, later corrections beat earlier ones.
+fn rank(r: &LabResult) -> (ResultStatus, i64) {
+    (r.status, r.reported_at.millis())
+}
+
+impl TubeOp {
+    /// Number of tubes held.
+    pub fn len(&self) -> usize {
+        self.tubes.len()
+    }
+
+    /// True when no tube is held.
+    pub fn is_empty(&self) -> bool {
+        self.tubes.is_empty()
+    }
+
+    /// A manifest arrived.
+    pub fn on_manifest(&mut self, m: Manifest, cfg: &EngineConfig, ob: &mut Outbox) -> Disposition {
+        let st = self.tubes.entry(m.tube_id.clone()).or_default();
+        if let Some(existing) = &st.manifest {
+            return if *existing == m {
+                Disposition::Duplicate
+            } else {
+                Disposition::Rejected(Rejection::ConflictingManifest { tube_id: m.tube_id })
+            };
+        }
+        for member in &m.members {
+            let contact = Contact::of(member, &m.region);
+            if let Some(household) = contact.household_key() {
+                ob.msgs.push_back(Msg::Resident {
+                    household,
+                    contact,
+                    seen_at: m.collected_at,
+                });
+            }
+        }
+        if st.result.is_none() {
+            let due = m.collected_at.millis() + minutes(cfg.deadlines.result_missing_after_min);
+            ob.timers.set(due, TimerKind::ResultMissing, &m.tube_id);
+        }
+        let now = m.collected_at;
+        st.manifest = Some(m);
+        if st.result.is_some() {
+            decide(st, cfg, ob, now);
+        }
+        reconcile_alerts(st, now, ob);
+        Disposition::Processed
+    }
+
+    /// A result arrived.
+    pub fn on_result(&mut self, r: LabResult, cfg: &EngineConfig, ob: &mut Outbox) -> Disposition {
+        let st = self.tubes.entry(r.tube_id.clone()).or_default();
+        if let Some(cur) = &st.result {
+            if *cur == r {
+                return Disposition::Duplicate;
+            }
+            match rank(&r).cmp(&rank(cur)) {
+                std::cmp::Ordering::Less => return Disposition::Stale,
+                std::cmp::Ordering::Equal => {
+                    let existing = cur.reported_at.to_string();
+                    let tube_id = r.tube_id;
+                    return Disposition::Rejected(match r.status {
+                        ResultStatus::Final => Rejection::ConflictingFinalResult { tube_id, existing },
+                        ResultStatus::Corrected => Rejection::ConflictingCorrection { tube_id, existing },
+                    });
+                }
+                std::cmp::Ordering::Greater => {}
+            }
+        }
+        if st.manifest.is_none() {
+            let due = r.reported_at.millis() + minutes(cfg.deadlines.orphan_result_after_min);
+            ob.timers.set(due, TimerKind::Orphan, &r.tube_id);
+        }
+        let now = r.reported_at;
+        st.result = Some(r);
+        if st.manifest.is_some() {
+            decide(st, cfg, ob, now);
+        }
+        reconcile_alerts(st, now, ob);
+        Disposition::Processed
+    }
+
+    /// A receipt arrived.
+    pub fn on_receipt(&mut self, r: Receipt, cfg: &EngineConfig, ob: &mut Outbox) -> Disposition {
+        let st = self.tubes.entry(r.tube_id.clone()).or_default();
+        match &st.receipt {
+            Some(existing) if *existing == r => return Disposition::Duplicate,
+            // A re-scan: the first receipt stands (the lab had the tube from then).
+            Some(existing) if existing.received_at.millis() <= r.received_at.millis() => {
+                return Disposition::Stale
+            }
+            _ => {}
+        }
+        if st.result.is_none() {
+            let due = r.received_at.millis() + minutes(cfg.deadlines.lab_overdue_after_min);
+            ob.timers.set(due, TimerKind::LabOverdue, &r.tube_id);
+        }
+        st.receipt = Some(r);
+        Disposition::Processed
+    }
+
+    /// A timer registered by this operator fired at watermark time `due`.
+    pub fn on_timer(&mut self, kind: TimerKind, tube_id: &str, cfg: &EngineConfig, ob: &mut Outbox) {
+        let Some(st) = self.tubes.get_mut(tube_id) else {
+            return;
+        };
+        let d = &cfg.deadlines;
+        let fired_at = match kind {
+            TimerKind::Orphan => match (&st.manifest, &st.result, st.orphan_at) {
+                (None, Some(r), None) => {
+                    let at = r.reported_at.plus_millis(minutes(d.orphan_result_after_min));
+                    st.orphan_at = Some(at);
+                    at
+                }
+                _ => return,
+            },
+            TimerKind::LabOverdue => match (&st.result, &st.receipt, st.overdue_at) {
+                (None, Some(rc), None) => {
+                    let at = rc.received_at.plus_millis(minutes(d.lab_overdue_after_min));
+                    st.overdue_at = Some(at);
+                    at
+                }
+                _ => return,
+            },
+            TimerKind::ResultMissing => match (&st.result, &st.manifest, st.missing_at) {
+                (None, Some(m), None) => {
+                    let at = m.collected_at.plus_millis(minutes(d.result_missing_after_min));
+                    st.missing_at = Some(at);
+                    at
+                }
+                _ => return,
+            },
+        };
+        reconcile_alerts(st, fired_at, ob);
+    }
+}
+
+/// Manifest and result are both present: emit the decision and tell the
+/// members' person operators and, for pools, the pool operator.
+fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestamp) {
+    let (Some(m), Some(r)) = (&st.manifest, &st.result) else {
+        return;
+    };
+    st.revision += 1;
+    let interpretation = cfg.ct_rules.interpret(r);
+    let received_at = r.received_at.or(st.receipt.as_ref().map(|rc| rc.received_at));
+    ob.effects.push(Effect::TubeResult(TubeResultRow {
+        tube_id: m.tube_id.clone(),
+        tube_kind: m.kind,
+        revision: st.revision,
+        interpretation,
+        member_count: m.members.len() as u32,
+        lab_id: r.lab_id.clone(),
+        kit: r.kit.clone(),
+        ct: r.ct,
+        corrected: r.status == ResultStatus::Corrected,
+        site_id: m.site_id.clone(),
+        region: m.region.clone(),
+        collected_at: m.collected_at,
+        received_at,
+        reported_at: r.reported_at,
+        retest_of: m.retest_of.clone(),
+        batch_id: m.batch_id.clone(),
+    }));
+    let obs = Observation {
+        tube_id: m.tube_id.clone(),
+        tube_kind: m.kind,
+        revision: st.revision,
+        interpretation,
+        collected_at: m.collected_at,
+        reported_at: r.reported_at,
+        retest_of: m.retest_of.clone(),
+        ct: r.ct,
+        lab_id: r.lab_id.clone(),
+        kit: r.kit.clone(),
+        decided_by: None,
+    };
+    for member in &m.members {
+        ob.msgs.push_back(Msg::Observed {
+            contact: Contact::of(member, &m.region),
+            obs: obs.clone(),
+            at: now,
+        });
+    }
+    if m.kind != TubeKind::Single {
+        use pooltrace_model::Interpretation::{Inconclusive, Positive};
+        ob.msgs.push_back(Msg::PoolDecided {
+            pool_tube_id: m.tube_id.clone(),
+            members: m.members.iter().map(|p| p.person_id.clone()).collect(),
+            flagged: matches!(interpretation, Positive | Inconclusive),
+            region: m.region.clone(),
+            at: now,
+        });
+    }
+}
+
+/// The tube's own alerts: each exists once its timer fired, and is resolved
+/// once what it waited for arrived.
+fn reconcile_alerts(st: &mut TubeState, now: Timestamp, ob: &mut Outbox) {
+    if st.orphan_at.is_none() && st.overdue_at.is_none() && st.missing_at.is_none() {
+        return;
+    }
+    let tube_id = st
+        .manifest
+        .as_ref()
+        .map(|m| m.tube_id.clone())
+        .or_else(|| st.result.as_ref().map(|r| r.tube_id.clone()))
+        .or_else(|| st.receipt.as_ref().map(|r| r.tube_id.clone()))
+        .unwrap_or_default();
+    let region = st.manifest.as_ref().map(|m| m.region.clone());
+    let mut desired = Vec::new();
+    let evidence = Evidence {
+        tube_kind: st.manifest.as_ref().map(|m| m.kind),
+        lab_id: st
+            .result
+            .as_ref()
+            .map(|r| r.lab_id.clone())
+            .or_else(|| st.receipt.as_ref().map(|r| r.lab_id.clone())),
+        collected_at: st.manifest.as_ref().map(|m| m.collected_at),
+        received_at: st.receipt.as_ref().map(|r| r.received_at),
+        reported_at: st.result.as_ref().map(|r| r.reported_at),
+        ..Evidence::default()
+    };
+    let tube_alert = |kind, at: Timestamp, reason: String| {
+        let mut a = new_alert(kind, "", None, &tube_id, at, None, reason, evidence.clone());
+        a.region = region.clone();
+        a
+    };
+    if let Some(at) = st.orphan_at {
+        let a = tube_alert(
+            AlertKind::OrphanResult,
+            at,
+            format!("Result for tube {tube_id} has no manifest: nobody can be told their result until the sampling point sends it."),
+        );
+        desired.push(match &st.manifest {
+            Some(m) => resolved(a, format!("manifest arrived (collected {})", m.collected_at)),
+            None => a,
+        });
+    }
+    if let Some(at) = st.overdue_at {
+        let a = tube_alert(
+            AlertKind::LabOverdue,
+            at,
+            format!("Tube {tube_id} was received by the lab and has no result after the reporting deadline."),
+        );
+        desired.push(match &st.result {
+            Some(r) => resolved(a, format!("result reported at {}", r.reported_at)),
+            None => a,
+        });
+    }
+    if let Some(at) = st.missing_at {
+        let a = tube_alert(
+            AlertKind::ResultMissing,
+            at,
+            format!("Tube {tube_id} has no result long after collection: find the tube or resample its members."),
+        );
+        desired.push(match &st.result {
+            Some(r) => resolved(a, format!("result reported at {}", r.reported_at)),
+            None => a,
+        });
+    }
+    st.book.reconcile(desired, now, "no longer warranted", ob.effects);
+}
