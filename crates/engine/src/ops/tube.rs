@@ -36,7 +36,7 @@ pub struct TubeOp {
 }
 
 /// How a result ranks against another for the same tube: corrections beat
-/// finals, later corrections beat earlier ones.
+/// finals, later corrections beat earlier ones (two different finals conflict).
 fn rank(r: &LabResult) -> (ResultStatus, i64) {
     (r.status, r.reported_at.millis())
 }
@@ -92,15 +92,21 @@ impl TubeOp {
             if *cur == r {
                 return Disposition::Duplicate;
             }
+            let existing = cur.reported_at.to_string();
+            if r.status == ResultStatus::Final && cur.status == ResultStatus::Final {
+                // Two different final results: only a correction may replace one.
+                return Disposition::Rejected(Rejection::ConflictingFinalResult {
+                    tube_id: r.tube_id,
+                    existing,
+                });
+            }
             match rank(&r).cmp(&rank(cur)) {
                 std::cmp::Ordering::Less => return Disposition::Stale,
                 std::cmp::Ordering::Equal => {
-                    let existing = cur.reported_at.to_string();
-                    let tube_id = r.tube_id;
-                    return Disposition::Rejected(match r.status {
-                        ResultStatus::Final => Rejection::ConflictingFinalResult { tube_id, existing },
-                        ResultStatus::Corrected => Rejection::ConflictingCorrection { tube_id, existing },
-                    });
+                    return Disposition::Rejected(Rejection::ConflictingCorrection {
+                        tube_id: r.tube_id,
+                        existing,
+                    })
                 }
                 std::cmp::Ordering::Greater => {}
             }
