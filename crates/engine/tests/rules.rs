@@ -96,11 +96,13 @@ fn rule3_co_resident_already_positive_gets_no_isolation() {
     let f = finals(&run(records));
     assert_eq!(one(&f, HospitalTransfer, 1).state, Open);
     assert_eq!(one(&f, HospitalTransfer, 9).state, Open);
-    // 1 was exposed at 09:00 before being confirmed at 10:00: isolation, then superseded.
-    let it1 = one(&f, IsolationTransfer, 1);
-    assert_eq!(it1.state, Superseded);
-    // 9 was confirmed before 1: no isolation alert at all.
-    assert!(of(&f, IsolationTransfer, Some(9)).is_empty());
+    // Both are each other's co-residents; both go to hospital, never to
+    // isolation: their isolation alerts are superseded by their transfers.
+    for p in [1, 9] {
+        let it = one(&f, IsolationTransfer, p);
+        assert_eq!(it.state, Superseded);
+        assert_eq!(it.superseded_by, Some(one(&f, HospitalTransfer, p).alert_id));
+    }
 }
 
 #[test]

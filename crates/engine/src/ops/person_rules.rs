@@ -192,12 +192,12 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
         });
     }
 
-    // Rule 3, co-residents: exposure at home to a confirmed positive. Nobody
-    // already confirmed when the exposure began is sent to isolation.
+    // Rule 3, co-residents: exposure at home to a confirmed positive. A
+    // person who is (or becomes) positive goes to hospital instead: the
+    // isolation alert is superseded, never left open. It is raised even then,
+    // so that the final alert set does not depend on which result arrived
+    // first (an alert once sent cannot be unsent).
     for (household, src) in &st.exposures {
-        if positive.as_ref().is_some_and(|(t, _)| t.millis() <= src.since.millis()) {
-            continue;
-        }
         let mut ev = Evidence {
             positive_person_id: Some(src.person_id.clone()),
             reported_at: Some(src.since),
