@@ -1,1 +1,10 @@
-fn main() {}
+//! `pooltrace`: the command line. A thin layer over the library crates in
+//! `crates/`: parse flags, load config, call the right runtime, print.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use pooltrace_model::{AlertKind, PersonOutcome};
 
 /// What the engine saw and did.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Summary {
     pub records_processed: u64,
     pub records_duplicate: u64,

@@ -24,9 +24,9 @@ use std::sync::LazyLock;
 
 use jsonschema::Validator;
 use pooltrace_model::{
-    alert_id, decode_record, resident_id_check_char, Address, Alert, AlertKind, AlertState,
-    Call, Ct, Evidence, IdType, Interpretation, LabResult, Manifest, Member, Receipt,
-    RecordKind, Region, ResultStatus, Timestamp, TubeKind,
+    alert_id, decode_record, resident_id_check_char, Address, Alert, AlertKind, AlertState, Call,
+    Ct, Evidence, IdType, Interpretation, LabResult, Manifest, Member, Receipt, RecordKind, Region,
+    ResultStatus, Timestamp, TubeKind,
 };
 use serde::de::{DeserializeOwned, Visitor};
 use serde::Serialize;
@@ -116,7 +116,12 @@ impl Report {
 
     #[track_caller]
     fn finish(self) {
-        assert!(self.0.is_empty(), "{} mismatches:\n{}", self.0.len(), self.0.join("\n"));
+        assert!(
+            self.0.is_empty(),
+            "{} mismatches:\n{}",
+            self.0.len(),
+            self.0.join("\n")
+        );
     }
 }
 
@@ -155,7 +160,8 @@ fn members(n: usize) -> Value {
     )
 }
 
-// Copied from /work/shared/conformance (positive-pool and invalid-inconclusive).
+// Copied from the conformance examples (positive-pool and invalid-inconclusive,
+// tests/conformance/ in the repo).
 const CONF_POOL: &str = r#"{"tube_id": "EX1-POOL", "kind": "pool", "collected_at": "2022-05-10T08:00:00+08:00", "site_id": "SITE-7", "region": {"district": "Chaoyang", "street": "Nanhu", "community": "Yuanyi"}, "members": [{"person_id": "22010219610708001X", "name": "Example 1", "phone": "15900000001", "address": {"compound": "Garden", "building": "7", "unit": "2", "room": "301"}}, {"person_id": "220102196107090023", "name": "Example 2", "phone": "15900000002", "address": {"compound": "Garden", "building": "7", "unit": "2", "room": "302"}}, {"person_id": "220102196107100033", "name": "Example 3", "phone": "15900000003", "address": {"compound": "Garden", "building": "7", "unit": "2", "room": "303"}}, {"person_id": "220102196107110047", "name": "Example 4", "phone": "15900000004", "address": {"compound": "Garden", "building": "7", "unit": "2", "room": "304"}}, {"person_id": "220102196107120050", "name": "Example 5", "phone": "15900000005", "address": {"compound": "Garden", "building": "7", "unit": "2", "room": "305"}}]}"#;
 const CONF_RETEST: &str = r#"{"tube_id": "EX1-R0", "kind": "single", "collected_at": "2022-05-10T11:00:00+08:00", "site_id": "SITE-7", "region": {"district": "Chaoyang", "street": "Nanhu", "community": "Yuanyi"}, "members": [{"person_id": "22010219610708001X", "name": "Example 1", "phone": "15900000001", "address": {"compound": "Garden", "building": "7", "unit": "2", "room": "301"}}], "retest_of": "EX1-POOL"}"#;
 const CONF_SINGLE: &str = r#"{"tube_id": "EX2-ONE", "kind": "single", "collected_at": "2022-05-10T08:00:00+08:00", "site_id": "SITE-7", "region": {"district": "Chaoyang", "street": "Nanhu", "community": "Yuanyi"}, "members": [{"person_id": "220102196108060301", "name": "Example 30", "phone": "15900000030", "address": {"compound": "Garden", "building": "7", "unit": "2", "room": "330"}}]}"#;
@@ -172,7 +178,8 @@ fn valid_manifests() -> Vec<(&'static str, String)> {
     let mut household = members(20);
     household[0]["id_type"] = json!("resident_id");
     household[1] = json!({"person_id": "E12345678", "id_type": "passport", "name": "Pat Doe"});
-    household[2] = json!({"person_id": "HK 12-345 (6)", "id_type": "other", "phone": "+852 5555 0000"});
+    household[2] =
+        json!({"person_id": "HK 12-345 (6)", "id_type": "other", "phone": "+852 5555 0000"});
     household[3]["name"] = Value::Null;
     household[3]["phone"] = Value::Null;
     household[3]["address"] = Value::Null;
@@ -280,6 +287,10 @@ fn valid_results() -> Vec<(&'static str, String)> {
             r#"{"tube_id": "T1", "lab_id": "L", "reported_at": "2022-05-10T01:00:00Z", "received_at": "2022-05-10T09:30:00+09:00"}"#.to_string(),
         ),
         (
+            "year 0000, offset +23:59, 13 fraction digits",
+            r#"{"tube_id": "T1", "lab_id": "L", "reported_at": "0000-01-01T00:00:00.1234567891234+23:59"}"#.to_string(),
+        ),
+        (
             "received_at == reported_at",
             r#"{"tube_id": "T1", "lab_id": "L", "reported_at": "2022-05-10T09:00:00+08:00", "received_at": "2022-05-10T01:00:00Z"}"#.to_string(),
         ),
@@ -301,86 +312,221 @@ fn valid_receipts() -> Vec<(&'static str, String)> {
 fn invalid_records() -> Vec<(String, RecordKind, String)> {
     use RecordKind::{Manifest as M, Receipt as Rc, Result as R};
     let mut out: Vec<(String, RecordKind, String)> = Vec::new();
-    let mut add = |what: &str, kind: RecordKind, text: String| out.push((what.to_string(), kind, text));
+    let mut add =
+        |what: &str, kind: RecordKind, text: String| out.push((what.to_string(), kind, text));
     let m = |f: &dyn Fn(&mut serde_json::Map<String, Value>)| mutated(CONF_POOL, f);
     let r = |f: &dyn Fn(&mut serde_json::Map<String, Value>)| mutated(CONF_RESULT_POS, f);
     let rc = |f: &dyn Fn(&mut serde_json::Map<String, Value>)| mutated(RECEIPT_BASE, f);
 
     // Manifest: missing required fields.
-    for field in ["tube_id", "kind", "collected_at", "site_id", "region", "members"] {
-        add(&format!("manifest without {field}"), M, m(&|o| drop(o.remove(field))));
+    for field in [
+        "tube_id",
+        "kind",
+        "collected_at",
+        "site_id",
+        "region",
+        "members",
+    ] {
+        add(
+            &format!("manifest without {field}"),
+            M,
+            m(&|o| drop(o.remove(field))),
+        );
     }
-    add("region without street", M, m(&|o| drop(o["region"].as_object_mut().unwrap().remove("street"))));
-    add("member without person_id", M, m(&|o| o["members"][0] = json!({"name": "X"})));
-    add("address without room", M, m(&|o| drop(o["members"][0]["address"].as_object_mut().unwrap().remove("room"))));
+    add(
+        "region without street",
+        M,
+        m(&|o| drop(o["region"].as_object_mut().unwrap().remove("street"))),
+    );
+    add(
+        "member without person_id",
+        M,
+        m(&|o| o["members"][0] = json!({"name": "X"})),
+    );
+    add(
+        "address without room",
+        M,
+        m(&|o| {
+            drop(
+                o["members"][0]["address"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("room"),
+            )
+        }),
+    );
     // Unknown fields, at every level.
-    add("unknown manifest field", M, m(&|o| drop(o.insert("colour".into(), json!("red")))));
-    add("unknown region field", M, m(&|o| o["region"]["city"] = json!("Beijing")));
-    add("unknown member field", M, m(&|o| o["members"][0]["age"] = json!(61)));
-    add("unknown address field", M, m(&|o| o["members"][0]["address"]["floor"] = json!("3")));
+    add(
+        "unknown manifest field",
+        M,
+        m(&|o| drop(o.insert("colour".into(), json!("red")))),
+    );
+    add(
+        "unknown region field",
+        M,
+        m(&|o| o["region"]["city"] = json!("Beijing")),
+    );
+    add(
+        "unknown member field",
+        M,
+        m(&|o| o["members"][0]["age"] = json!(61)),
+    );
+    add(
+        "unknown address field",
+        M,
+        m(&|o| o["members"][0]["address"]["floor"] = json!("3")),
+    );
     // Wrong enum values.
     add("kind bucket", M, m(&|o| o["kind"] = json!("bucket")));
     add("kind upper-case", M, m(&|o| o["kind"] = json!("POOL")));
-    add("id_type ssn", M, m(&|o| o["members"][0]["id_type"] = json!("ssn")));
-    add("id_type null", M, m(&|o| o["members"][0]["id_type"] = Value::Null));
+    add(
+        "id_type ssn",
+        M,
+        m(&|o| o["members"][0]["id_type"] = json!("ssn")),
+    );
+    add(
+        "id_type null",
+        M,
+        m(&|o| o["members"][0]["id_type"] = Value::Null),
+    );
     // Wrong types.
     add("tube_id a number", M, m(&|o| o["tube_id"] = json!(17)));
     add("kind null", M, m(&|o| o["kind"] = Value::Null));
-    add("collected_at a number", M, m(&|o| o["collected_at"] = json!(1_652_140_800)));
-    add("region a string", M, m(&|o| o["region"] = json!("Chaoyang")));
+    add(
+        "collected_at a number",
+        M,
+        m(&|o| o["collected_at"] = json!(1_652_140_800)),
+    );
+    add(
+        "region a string",
+        M,
+        m(&|o| o["region"] = json!("Chaoyang")),
+    );
     add("region null", M, m(&|o| o["region"] = Value::Null));
-    add("members an object", M, m(&|o| o["members"] = json!({"person_id": "22010219610708001X"})));
+    add(
+        "members an object",
+        M,
+        m(&|o| o["members"] = json!({"person_id": "22010219610708001X"})),
+    );
     add("members null", M, m(&|o| o["members"] = Value::Null));
-    add("person_id a number", M, m(&|o| o["members"][0]["person_id"] = json!(220_102_196_107_090_023_u64)));
-    add("name a number", M, m(&|o| o["members"][0]["name"] = json!(1)));
-    add("address a string", M, m(&|o| o["members"][0]["address"] = json!("Garden 7-2-301")));
-    add("room a number", M, m(&|o| o["members"][0]["address"]["room"] = json!(301)));
+    add(
+        "person_id a number",
+        M,
+        m(&|o| o["members"][0]["person_id"] = json!(220_102_196_107_090_023_u64)),
+    );
+    add(
+        "name a number",
+        M,
+        m(&|o| o["members"][0]["name"] = json!(1)),
+    );
+    add(
+        "address a string",
+        M,
+        m(&|o| o["members"][0]["address"] = json!("Garden 7-2-301")),
+    );
+    add(
+        "room a number",
+        M,
+        m(&|o| o["members"][0]["address"]["room"] = json!(301)),
+    );
     add("site_id null", M, m(&|o| o["site_id"] = Value::Null));
-    add("batch_id a number", M, m(&|o| o["batch_id"] = json!(7)));
-    add("pool_index a string", M, m(&|o| {
-        o.insert("batch_id".into(), json!("B"));
-        o.insert("pool_index".into(), json!("3"));
-    }));
-    add("pool_index negative", M, m(&|o| {
-        o.insert("batch_id".into(), json!("B"));
-        o.insert("pool_index".into(), json!(-1));
-    }));
-    add("pool_index over u32", M, m(&|o| {
-        o.insert("batch_id".into(), json!("B"));
-        o.insert("pool_index".into(), json!(4_294_967_296_u64));
-    }));
-    add("pool_index 2.5", M, m(&|o| {
-        o.insert("batch_id".into(), json!("B"));
-        o.insert("pool_index".into(), json!(2.5));
-    }));
+    add(
+        "batch_id a number",
+        M,
+        m(&|o| drop(o.insert("batch_id".into(), json!(7)))),
+    );
+    add(
+        "pool_index a string",
+        M,
+        m(&|o| {
+            o.insert("batch_id".into(), json!("B"));
+            o.insert("pool_index".into(), json!("3"));
+        }),
+    );
+    add(
+        "pool_index negative",
+        M,
+        m(&|o| {
+            o.insert("batch_id".into(), json!("B"));
+            o.insert("pool_index".into(), json!(-1));
+        }),
+    );
+    add(
+        "pool_index over u32",
+        M,
+        m(&|o| {
+            o.insert("batch_id".into(), json!("B"));
+            o.insert("pool_index".into(), json!(4_294_967_296_u64));
+        }),
+    );
+    add(
+        "pool_index 2.5",
+        M,
+        m(&|o| {
+            o.insert("batch_id".into(), json!("B"));
+            o.insert("pool_index".into(), json!(2.5));
+        }),
+    );
     // Member counts per kind.
     add("pool of 21", M, m(&|o| o["members"] = members(21)));
-    add("household of 21", M, m(&|o| {
-        o["kind"] = json!("household");
-        o["members"] = members(21);
-    }));
+    add(
+        "household of 21",
+        M,
+        m(&|o| {
+            o["kind"] = json!("household");
+            o["members"] = members(21);
+        }),
+    );
     add("pool of 1", M, m(&|o| o["members"] = members(1)));
-    add("single with 2 members", M, m(&|o| {
-        o["kind"] = json!("single");
-        o["members"] = members(2);
-    }));
+    add(
+        "single with 2 members",
+        M,
+        m(&|o| {
+            o["kind"] = json!("single");
+            o["members"] = members(2);
+        }),
+    );
     for kind in ["single", "household", "pool"] {
-        add(&format!("{kind} with empty members"), M, m(&|o| {
-            o["kind"] = json!(kind);
-            o["members"] = json!([]);
-        }));
+        add(
+            &format!("{kind} with empty members"),
+            M,
+            m(&|o| {
+                o["kind"] = json!(kind);
+                o["members"] = json!([]);
+            }),
+        );
     }
-    add("the same member object twice", M, m(&|o| {
-        let first = o["members"][0].clone();
-        o["members"].as_array_mut().unwrap().push(first);
-    }));
+    add(
+        "the same member object twice",
+        M,
+        m(&|o| {
+            let first = o["members"][0].clone();
+            o["members"].as_array_mut().unwrap().push(first);
+        }),
+    );
     // Tube ids.
-    add("tube_id with a space", M, m(&|o| o["tube_id"] = json!("EX1 POOL")));
-    add("tube_id of 65 chars", M, m(&|o| o["tube_id"] = json!("A".repeat(65))));
+    add(
+        "tube_id with a space",
+        M,
+        m(&|o| o["tube_id"] = json!("EX1 POOL")),
+    );
+    add(
+        "tube_id of 65 chars",
+        M,
+        m(&|o| o["tube_id"] = json!("A".repeat(65))),
+    );
     add("tube_id empty", M, m(&|o| o["tube_id"] = json!("")));
     add("tube_id non-ASCII", M, m(&|o| o["tube_id"] = json!("管1")));
-    add("tube_id with a trailing newline", M, m(&|o| o["tube_id"] = json!("EX1-POOL\n")));
-    add("tube_id with a dot", M, m(&|o| o["tube_id"] = json!("EX1.POOL")));
+    add(
+        "tube_id with a trailing newline",
+        M,
+        m(&|o| o["tube_id"] = json!("EX1-POOL\n")),
+    );
+    add(
+        "tube_id with a dot",
+        M,
+        m(&|o| o["tube_id"] = json!("EX1.POOL")),
+    );
     // Timestamps.
     for (what, ts) in [
         ("no offset", "2022-05-10T08:00:00"),
@@ -395,7 +541,11 @@ fn invalid_records() -> Vec<(String, RecordKind, String)> {
         ("trailing space", "2022-05-10T08:00:00+08:00 "),
         ("Unix seconds as a string", "1652140800"),
     ] {
-        add(&format!("collected_at {what}"), M, m(&|o| o["collected_at"] = json!(ts)));
+        add(
+            &format!("collected_at {what}"),
+            M,
+            m(&|o| o["collected_at"] = json!(ts)),
+        );
     }
     // Resident ids (pattern) and other ids.
     for (what, id) in [
@@ -406,81 +556,219 @@ fn invalid_records() -> Vec<(String, RecordKind, String)> {
         ("full-width digits", "２２０１０２１９６１０７０９００２３"),
         ("empty", ""),
     ] {
-        add(&format!("resident_id {what}"), M, m(&|o| o["members"][0]["person_id"] = json!(id)));
+        add(
+            &format!("resident_id {what}"),
+            M,
+            m(&|o| o["members"][0]["person_id"] = json!(id)),
+        );
     }
-    add("explicit resident_id, bad pattern", M, m(&|o| {
-        o["members"][0]["id_type"] = json!("resident_id");
-        o["members"][0]["person_id"] = json!("E12345678");
-    }));
-    for (what, id) in [("empty", String::new()), ("blank", " \t ".to_string()), ("65 chars", "P".repeat(65))] {
-        add(&format!("passport id {what}"), M, m(&|o| {
-            o["members"][0]["id_type"] = json!("passport");
-            o["members"][0]["person_id"] = json!(id);
-        }));
+    add(
+        "explicit resident_id, bad pattern",
+        M,
+        m(&|o| {
+            o["members"][0]["id_type"] = json!("resident_id");
+            o["members"][0]["person_id"] = json!("E12345678");
+        }),
+    );
+    for (what, id) in [
+        ("empty", String::new()),
+        ("blank", " \t ".to_string()),
+        ("65 chars", "P".repeat(65)),
+    ] {
+        add(
+            &format!("passport id {what}"),
+            M,
+            m(&|o| {
+                o["members"][0]["id_type"] = json!("passport");
+                o["members"][0]["person_id"] = json!(id);
+            }),
+        );
     }
-    add("other id U+3000 only", M, m(&|o| {
-        o["members"][0]["id_type"] = json!("other");
-        o["members"][0]["person_id"] = json!("\u{3000}");
-    }));
+    add(
+        "other id U+3000 only",
+        M,
+        m(&|o| {
+            o["members"][0]["id_type"] = json!("other");
+            o["members"][0]["person_id"] = json!("\u{3000}");
+        }),
+    );
     // Blank strings.
-    for (what, s) in [("empty", ""), ("spaces", "   "), ("U+3000", "\u{3000}"), ("NEL", "\u{85}")] {
-        add(&format!("site_id {what}"), M, m(&|o| o["site_id"] = json!(s)));
+    for (what, s) in [
+        ("empty", ""),
+        ("spaces", "   "),
+        ("U+3000", "\u{3000}"),
+        ("NEL", "\u{85}"),
+    ] {
+        add(
+            &format!("site_id {what}"),
+            M,
+            m(&|o| o["site_id"] = json!(s)),
+        );
     }
-    add("district a tab", M, m(&|o| o["region"]["district"] = json!("\t")));
-    add("community empty", M, m(&|o| o["region"]["community"] = json!("")));
+    add(
+        "district a tab",
+        M,
+        m(&|o| o["region"]["district"] = json!("\t")),
+    );
+    add(
+        "community empty",
+        M,
+        m(&|o| o["region"]["community"] = json!("")),
+    );
     // retest_of and batches.
-    add("retest_of on a pool", M, m(&|o| drop(o.insert("retest_of".into(), json!("EX0-POOL")))));
-    add("retest_of on a household", M, m(&|o| {
-        o["kind"] = json!("household");
-        o.insert("retest_of".into(), json!("EX0-POOL"));
-    }));
-    add("retest_of with a space", M, mutated(CONF_RETEST, |o| o["retest_of"] = json!("EX1 POOL")));
-    add("retest_of a number", M, mutated(CONF_RETEST, |o| o["retest_of"] = json!(1)));
-    add("pool_index without batch_id", M, m(&|o| drop(o.insert("pool_index".into(), json!(3)))));
-    add("pool_index with null batch_id", M, m(&|o| {
-        o.insert("pool_index".into(), json!(3));
-        o.insert("batch_id".into(), Value::Null);
-    }));
+    add(
+        "retest_of on a pool",
+        M,
+        m(&|o| drop(o.insert("retest_of".into(), json!("EX0-POOL")))),
+    );
+    add(
+        "retest_of on a household",
+        M,
+        m(&|o| {
+            o["kind"] = json!("household");
+            o.insert("retest_of".into(), json!("EX0-POOL"));
+        }),
+    );
+    add(
+        "retest_of with a space",
+        M,
+        mutated(CONF_RETEST, |o| o["retest_of"] = json!("EX1 POOL")),
+    );
+    add(
+        "retest_of a number",
+        M,
+        mutated(CONF_RETEST, |o| o["retest_of"] = json!(1)),
+    );
+    add(
+        "pool_index without batch_id",
+        M,
+        m(&|o| drop(o.insert("pool_index".into(), json!(3)))),
+    );
+    add(
+        "pool_index with null batch_id",
+        M,
+        m(&|o| {
+            o.insert("pool_index".into(), json!(3));
+            o.insert("batch_id".into(), Value::Null);
+        }),
+    );
     add("not an object", M, "[1, 2]".to_string());
 
     // Result.
     for field in ["tube_id", "lab_id", "reported_at"] {
-        add(&format!("result without {field}"), R, r(&|o| drop(o.remove(field))));
+        add(
+            &format!("result without {field}"),
+            R,
+            r(&|o| drop(o.remove(field))),
+        );
     }
-    add("unknown result field", R, r(&|o| drop(o.insert("colour".into(), json!(1)))));
+    add(
+        "unknown result field",
+        R,
+        r(&|o| drop(o.insert("colour".into(), json!(1)))),
+    );
     add("unknown Ct target", R, r(&|o| o["ct"]["S"] = json!(30)));
-    add("lower-case Ct target", R, r(&|o| o["ct"] = json!({"n": 30})));
-    add("call maybe", R, r(&|o| drop(o.insert("call".into(), json!("maybe")))));
-    add("call upper-case", R, r(&|o| drop(o.insert("call".into(), json!("Positive")))));
-    add("status draft", R, r(&|o| drop(o.insert("status".into(), json!("draft")))));
-    add("status null", R, r(&|o| drop(o.insert("status".into(), Value::Null))));
+    add(
+        "lower-case Ct target",
+        R,
+        r(&|o| o["ct"] = json!({"n": 30})),
+    );
+    add(
+        "call maybe",
+        R,
+        r(&|o| drop(o.insert("call".into(), json!("maybe")))),
+    );
+    add(
+        "call upper-case",
+        R,
+        r(&|o| drop(o.insert("call".into(), json!("Positive")))),
+    );
+    add(
+        "status draft",
+        R,
+        r(&|o| drop(o.insert("status".into(), json!("draft")))),
+    );
+    add(
+        "status null",
+        R,
+        r(&|o| drop(o.insert("status".into(), Value::Null))),
+    );
     add("ct null", R, r(&|o| o["ct"] = Value::Null));
-    add("ct an array", R, r(&|o| o["ct"] = json!([31.2])));
     add("ct N a string", R, r(&|o| o["ct"]["N"] = json!("high")));
     add("ct N true", R, r(&|o| o["ct"]["N"] = json!(true)));
-    for v in [json!(0), json!(0.0), json!(-1), json!(50.5), json!(50.000_001), json!(1e3)] {
+    for v in [
+        json!(0),
+        json!(0.0),
+        json!(-1),
+        json!(50.5),
+        json!(50.000_001),
+        json!(1e3),
+    ] {
         add(&format!("ct N {v}"), R, r(&|o| o["ct"]["N"] = v.clone()));
     }
+    // Parsed as 0.0 by serde_json on both sides (a validator with arbitrary
+    // precision numbers would see a positive number).
+    add("ct N 1e-400", R, CONF_RESULT_POS.replace("30.4", "1e-400"));
     add("ct IC 0", R, r(&|o| o["ct"]["IC"] = json!(0)));
-    add("reported_at without offset", R, r(&|o| o["reported_at"] = json!("2022-05-10T09:00:00")));
-    add("received_at without offset", R, r(&|o| drop(o.insert("received_at".into(), json!("2022-05-10T08:00:00")))));
+    add(
+        "reported_at without offset",
+        R,
+        r(&|o| o["reported_at"] = json!("2022-05-10T09:00:00")),
+    );
+    add(
+        "received_at without offset",
+        R,
+        r(&|o| drop(o.insert("received_at".into(), json!("2022-05-10T08:00:00")))),
+    );
     add("lab_id empty", R, r(&|o| o["lab_id"] = json!("")));
     add("lab_id blank", R, r(&|o| o["lab_id"] = json!(" ")));
     add("kit empty", R, r(&|o| o["kit"] = json!("")));
     add("kit blank", R, r(&|o| o["kit"] = json!("\u{2003}")));
     add("kit a number", R, r(&|o| o["kit"] = json!(1)));
-    add("result tube_id of 65 chars", R, r(&|o| o["tube_id"] = json!("A".repeat(65))));
-    add("result tube_id with a space", R, r(&|o| o["tube_id"] = json!("EX1 POOL")));
+    add(
+        "result tube_id of 65 chars",
+        R,
+        r(&|o| o["tube_id"] = json!("A".repeat(65))),
+    );
+    add(
+        "result tube_id with a space",
+        R,
+        r(&|o| o["tube_id"] = json!("EX1 POOL")),
+    );
 
     // Receipt.
     for field in ["tube_id", "lab_id", "received_at"] {
-        add(&format!("receipt without {field}"), Rc, rc(&|o| drop(o.remove(field))));
+        add(
+            &format!("receipt without {field}"),
+            Rc,
+            rc(&|o| drop(o.remove(field))),
+        );
     }
-    add("unknown receipt field", Rc, rc(&|o| drop(o.insert("kit".into(), json!("K")))));
-    add("receipt received_at without offset", Rc, rc(&|o| o["received_at"] = json!("2022-05-10T08:40:00")));
-    add("receipt received_at null", Rc, rc(&|o| o["received_at"] = Value::Null));
-    add("receipt lab_id blank", Rc, rc(&|o| o["lab_id"] = json!("\n")));
-    add("receipt tube_id with a space", Rc, rc(&|o| o["tube_id"] = json!("EX1 POOL")));
+    add(
+        "unknown receipt field",
+        Rc,
+        rc(&|o| drop(o.insert("kit".into(), json!("K")))),
+    );
+    add(
+        "receipt received_at without offset",
+        Rc,
+        rc(&|o| o["received_at"] = json!("2022-05-10T08:40:00")),
+    );
+    add(
+        "receipt received_at null",
+        Rc,
+        rc(&|o| o["received_at"] = Value::Null),
+    );
+    add(
+        "receipt lab_id blank",
+        Rc,
+        rc(&|o| o["lab_id"] = json!("\n")),
+    );
+    add(
+        "receipt tube_id with a space",
+        Rc,
+        rc(&|o| o["tube_id"] = json!("EX1 POOL")),
+    );
     out
 }
 
@@ -574,6 +862,51 @@ fn known_differences() -> Vec<Difference> {
             schema_strict: true,
             schema_lax: true,
         },
+        // serde's derived Deserialize reads a struct from a JSON array too, by
+        // field position (even with deny_unknown_fields): Rust accepts, the
+        // schema (objects only) rejects. See the report: a model quirk.
+        Difference {
+            what: "a whole receipt as a positional array",
+            kind: Rc,
+            text: r#"["EX1-POOL", "LAB-A", "2022-05-10T08:40:00+08:00"]"#.to_string(),
+            rust_rejects: None,
+            schema_strict: false,
+            schema_lax: false,
+        },
+        Difference {
+            what: "region as a positional array",
+            kind: M,
+            text: m(&|o| o["region"] = json!(["Chaoyang", "Nanhu", "Yuanyi"])),
+            rust_rejects: None,
+            schema_strict: false,
+            schema_lax: false,
+        },
+        Difference {
+            what: "ct as a positional array",
+            kind: R,
+            text: mutated(CONF_RESULT_POS, |o| o["ct"] = json!([31.2, 30.4])),
+            rust_rejects: None,
+            schema_strict: false,
+            schema_lax: false,
+        },
+        // serde_json also reads a unit enum variant from a one-key object
+        // (externally tagged form): Rust accepts, the schema (strings) rejects.
+        Difference {
+            what: "kind as {\"single\": null}",
+            kind: M,
+            text: mutated(CONF_SINGLE, |o| o["kind"] = json!({"single": null})),
+            rust_rejects: None,
+            schema_strict: false,
+            schema_lax: false,
+        },
+        Difference {
+            what: "status as {\"corrected\": null}",
+            kind: R,
+            text: mutated(CONF_RESULT_POS, |o| drop(o.insert("status".into(), json!({"corrected": null})))),
+            rust_rejects: None,
+            schema_strict: false,
+            schema_lax: false,
+        },
         // Timestamps chrono's RFC 3339 parser takes that RFC 3339 itself (and
         // so the schema's pattern) does not: Rust accepts, the schema rejects.
         Difference {
@@ -599,8 +932,8 @@ fn known_differences() -> Vec<Difference> {
             kind: M,
             text: ts("2022-05-10T08:30:60+08:00"),
             rust_rejects: None,
-            schema_strict: true,
-            schema_lax: false,
+            schema_strict: false,
+            schema_lax: true,
         },
         // Days that do not exist: caught by `format`, not by the pattern.
         Difference {
@@ -638,14 +971,18 @@ fn schemas_are_valid_draft_2020_12_and_documented() {
     let mut report = Report::default();
     for s in all_schemas() {
         if let Err(e) = jsonschema::meta::validate(&s.json) {
-            report.0.push(format!("{}: not a valid schema: {e}", s.file));
+            report
+                .0
+                .push(format!("{}: not a valid schema: {e}", s.file));
         }
         report.check(
             s.json["$schema"] == "https://json-schema.org/draft/2020-12/schema",
             || format!("{}: $schema is not draft 2020-12", s.file),
         );
         let id = s.json["$id"].as_str().unwrap_or_default();
-        report.check(id.ends_with(&format!("/{}", s.file)), || format!("{}: $id {id:?}", s.file));
+        report.check(id.ends_with(&format!("/{}", s.file)), || {
+            format!("{}: $id {id:?}", s.file)
+        });
         for key in ["title", "description"] {
             report.check(s.json[key].as_str().is_some_and(|t| !t.is_empty()), || {
                 format!("{}: no {key}", s.file)
@@ -654,22 +991,27 @@ fn schemas_are_valid_draft_2020_12_and_documented() {
         // Every object closes its properties, and every property is described.
         walk_objects(&s.json, "", &mut |ptr, node| {
             if let Some(props) = node.get("properties").and_then(Value::as_object) {
-                let is_conditional = ptr.contains("/if") || ptr.contains("/then") || ptr.contains("/else");
+                let is_conditional =
+                    ptr.contains("/if") || ptr.contains("/then") || ptr.contains("/else");
                 if !is_conditional {
-                    report.check(node.get("additionalProperties") == Some(&Value::Bool(false)), || {
-                        format!("{}: {ptr} lacks additionalProperties: false", s.file)
-                    });
+                    report.check(
+                        node.get("additionalProperties") == Some(&Value::Bool(false)),
+                        || format!("{}: {ptr} lacks additionalProperties: false", s.file),
+                    );
                     for (name, prop) in props {
-                        report.check(prop.get("description").and_then(Value::as_str).is_some(), || {
-                            format!("{}: {ptr}/properties/{name} has no description", s.file)
-                        });
+                        report.check(
+                            prop.get("description").and_then(Value::as_str).is_some(),
+                            || format!("{}: {ptr}/properties/{name} has no description", s.file),
+                        );
                     }
                 }
             }
         });
         // Every $defs entry is described.
         for (name, def) in s.at("/$defs").as_object().unwrap() {
-            report.check(def.get("description").is_some(), || format!("{}: $defs/{name} has no description", s.file));
+            report.check(def.get("description").is_some(), || {
+                format!("{}: $defs/{name} has no description", s.file)
+            });
         }
     }
     report.finish();
@@ -696,13 +1038,26 @@ fn walk_objects(v: &Value, ptr: &str, f: &mut dyn FnMut(&str, &Value)) {
 #[test]
 fn shared_definitions_are_identical_in_every_file() {
     let mut report = Report::default();
-    for def in ["tube_id", "timestamp", "non_blank", "region", "address", "ct", "ct_value", "member", "evidence", "alert_id"] {
+    for def in [
+        "tube_id",
+        "timestamp",
+        "non_blank",
+        "region",
+        "address",
+        "ct",
+        "ct_value",
+        "member",
+        "evidence",
+        "alert_id",
+    ] {
         let copies: Vec<(&str, &Value)> = all_schemas()
             .into_iter()
             .filter_map(|s| s.json["$defs"].get(def).map(|d| (s.file, d)))
             .collect();
         for (file, d) in &copies[1..] {
-            report.check(*d == copies[0].1, || format!("$defs/{def} differs between {} and {file}", copies[0].0));
+            report.check(*d == copies[0].1, || {
+                format!("$defs/{def} differs between {} and {file}", copies[0].0)
+            });
         }
     }
     report.finish();
@@ -722,11 +1077,16 @@ fn non_blank_pattern_is_str_trim() {
         let s = c.to_string();
         let rust_non_blank = !s.trim().is_empty();
         report.check(v.is_valid(&json!(s)) == rust_non_blank, || {
-            format!("U+{:04X}: str::trim says non-blank = {rust_non_blank}", c as u32)
+            format!(
+                "U+{:04X}: str::trim says non-blank = {rust_non_blank}",
+                c as u32
+            )
         });
     }
     report.check(!v.is_valid(&json!("")), || "empty string".into());
-    report.check(v.is_valid(&json!(" \u{3000}x\t")), || "inner non-blank".into());
+    report.check(v.is_valid(&json!(" \u{3000}x\t")), || {
+        "inner non-blank".into()
+    });
     report.finish();
 }
 
@@ -739,14 +1099,32 @@ fn valid_records_pass_both() {
     let corpus = valid_manifests()
         .into_iter()
         .map(|(w, t)| (w, RecordKind::Manifest, t))
-        .chain(valid_results().into_iter().map(|(w, t)| (w, RecordKind::Result, t)))
-        .chain(valid_receipts().into_iter().map(|(w, t)| (w, RecordKind::Receipt, t)));
+        .chain(
+            valid_results()
+                .into_iter()
+                .map(|(w, t)| (w, RecordKind::Result, t)),
+        )
+        .chain(
+            valid_receipts()
+                .into_iter()
+                .map(|(w, t)| (w, RecordKind::Receipt, t)),
+        );
     for (what, kind, text) in corpus {
         let (rust, strict, lax) = verdicts(kind, &text);
-        report.check(rust.is_ok(), || format!("{} {what}: Rust rejects: {}", kind.as_str(), rust.clone().unwrap_err()));
+        report.check(rust.is_ok(), || {
+            format!(
+                "{} {what}: Rust rejects: {}",
+                kind.as_str(),
+                rust.clone().unwrap_err()
+            )
+        });
         report.check(strict && lax, || {
             let v: Value = serde_json::from_str(&text).unwrap();
-            format!("{} {what}: schema (format {strict}, lax {lax}): {}", kind.as_str(), schema_of(kind).errors(&v))
+            format!(
+                "{} {what}: schema (format {strict}, lax {lax}): {}",
+                kind.as_str(),
+                schema_of(kind).errors(&v)
+            )
         });
     }
     report.finish();
@@ -759,9 +1137,21 @@ fn invalid_records_fail_both() {
     assert!(corpus.len() > 100, "the corpus shrank to {}", corpus.len());
     for (what, kind, text) in corpus {
         let (rust, strict, lax) = verdicts(kind, &text);
-        report.check(rust.is_err(), || format!("{} {what}: Rust accepts {text}", kind.as_str()));
-        report.check(!strict, || format!("{} {what}: schema (format asserted) accepts {text}", kind.as_str()));
-        report.check(!lax, || format!("{} {what}: schema (format annotation) accepts {text}", kind.as_str()));
+        report.check(rust.is_err(), || {
+            format!("{} {what}: Rust accepts {text}", kind.as_str())
+        });
+        report.check(!strict, || {
+            format!(
+                "{} {what}: schema (format asserted) accepts {text}",
+                kind.as_str()
+            )
+        });
+        report.check(!lax, || {
+            format!(
+                "{} {what}: schema (format annotation) accepts {text}",
+                kind.as_str()
+            )
+        });
     }
     report.finish();
 }
@@ -774,13 +1164,22 @@ fn known_differences_are_exact() {
         match (d.rust_rejects, &rust) {
             (None, Ok(())) => {}
             (Some(part), Err(e)) if e.contains(part) => {}
-            (want, got) => report.0.push(format!("{}: Rust gives {got:?}, the list says {want:?}", d.what)),
+            (want, got) => report.0.push(format!(
+                "{}: Rust gives {got:?}, the list says {want:?}",
+                d.what
+            )),
         }
         report.check(strict == d.schema_strict, || {
-            format!("{}: schema with format accepts = {strict}, the list says {}", d.what, d.schema_strict)
+            format!(
+                "{}: schema with format accepts = {strict}, the list says {}",
+                d.what, d.schema_strict
+            )
         });
         report.check(lax == d.schema_lax, || {
-            format!("{}: schema without format accepts = {lax}, the list says {}", d.what, d.schema_lax)
+            format!(
+                "{}: schema without format accepts = {lax}, the list says {}",
+                d.what, d.schema_lax
+            )
         });
     }
     report.finish();
@@ -792,18 +1191,35 @@ fn known_differences_are_exact() {
 fn removing_or_nulling_any_field_is_judged_alike() {
     let mut report = Report::default();
     let records = [
-        (RecordKind::Manifest, serde_json::to_value(full_manifest()).unwrap()),
-        (RecordKind::Result, serde_json::to_value(full_result()).unwrap()),
-        (RecordKind::Receipt, serde_json::to_value(full_receipt()).unwrap()),
+        (
+            RecordKind::Manifest,
+            serde_json::to_value(full_manifest()).unwrap(),
+        ),
+        (
+            RecordKind::Result,
+            serde_json::to_value(full_result()).unwrap(),
+        ),
+        (
+            RecordKind::Receipt,
+            serde_json::to_value(full_receipt()).unwrap(),
+        ),
     ];
     for (kind, full) in records {
         let (rust, strict, lax) = verdicts(kind, &full.to_string());
-        report.check(rust.is_ok() && strict && lax, || format!("{}: the full record is not valid: {rust:?}", kind.as_str()));
+        report.check(rust.is_ok() && strict && lax, || {
+            format!("{}: the full record is not valid: {rust:?}", kind.as_str())
+        });
         for ptr in field_pointers(&full) {
-            for (how, variant) in [("without", without(&full, &ptr)), ("null", nulled(&full, &ptr))] {
+            for (how, variant) in [
+                ("without", without(&full, &ptr)),
+                ("null", nulled(&full, &ptr)),
+            ] {
                 let (rust, strict, lax) = verdicts(kind, &variant.to_string());
                 report.check(rust.is_ok() == strict && strict == lax, || {
-                    format!("{} {how} {ptr}: Rust {rust:?}, schema with format {strict}, without {lax}", kind.as_str())
+                    format!(
+                        "{} {how} {ptr}: Rust {rust:?}, schema with format {strict}, without {lax}",
+                        kind.as_str()
+                    )
                 });
             }
         }
@@ -828,7 +1244,11 @@ fn split_pointer(ptr: &str) -> (&str, &str) {
 fn without(v: &Value, ptr: &str) -> Value {
     let mut v = v.clone();
     let (parent, key) = split_pointer(ptr);
-    v.pointer_mut(parent).unwrap().as_object_mut().unwrap().remove(key);
+    v.pointer_mut(parent)
+        .unwrap()
+        .as_object_mut()
+        .unwrap()
+        .remove(key);
     v
 }
 
@@ -949,7 +1369,11 @@ fn full_alert() -> Alert {
         address: Some(full_address()),
         reason: "co-resident of a confirmed positive".into(),
         evidence: full_evidence(),
-        superseded_by: Some(alert_id(AlertKind::HospitalTransfer, "220102196107090023", "EX9-R2")),
+        superseded_by: Some(alert_id(
+            AlertKind::HospitalTransfer,
+            "220102196107090023",
+            "EX9-R2",
+        )),
         resolved_reason: Some("retracted".into()),
     }
 }
@@ -1052,9 +1476,12 @@ fn schema_properties_are_the_serde_fields() {
         for (name, def) in s.at("/$defs").as_object().unwrap() {
             let pointer = format!("/$defs/{name}");
             if def.get("properties").is_some() {
-                report.check(table.iter().any(|(t, p, _)| t.file == s.file && *p == pointer), || {
-                    format!("{}: {pointer} is not compared with a Rust type", s.file)
-                });
+                report.check(
+                    table
+                        .iter()
+                        .any(|(t, p, _)| t.file == s.file && *p == pointer),
+                    || format!("{}: {pointer} is not compared with a Rust type", s.file),
+                );
             }
         }
     }
@@ -1066,10 +1493,19 @@ fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
     loop {
         if let Some(r) = node.get("$ref").and_then(Value::as_str) {
             let pointer = r.strip_prefix('#').expect("a local $ref");
-            node = root.pointer(pointer).unwrap_or_else(|| panic!("dangling $ref {r}"));
+            node = root
+                .pointer(pointer)
+                .unwrap_or_else(|| panic!("dangling $ref {r}"));
         } else if let Some(branches) = node.get("anyOf").and_then(Value::as_array) {
-            let non_null: Vec<&Value> = branches.iter().filter(|b| b.get("type") != Some(&json!("null"))).collect();
-            assert_eq!(non_null.len(), 1, "anyOf with more than one non-null branch");
+            let non_null: Vec<&Value> = branches
+                .iter()
+                .filter(|b| b.get("type") != Some(&json!("null")))
+                .collect();
+            assert_eq!(
+                non_null.len(),
+                1,
+                "anyOf with more than one non-null branch"
+            );
             node = non_null[0];
         } else {
             return node;
@@ -1079,12 +1515,21 @@ fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
 
 /// The keys of every object in `value` are exactly the properties the schema
 /// declares at that place, recursively.
-fn keys_match(report: &mut Report, file: &str, root: &Value, node: &Value, value: &Value, path: &str) {
+fn keys_match(
+    report: &mut Report,
+    file: &str,
+    root: &Value,
+    node: &Value,
+    value: &Value,
+    path: &str,
+) {
     let node = resolve(root, node);
     match value {
         Value::Object(map) => {
             let Some(props) = node.get("properties").and_then(Value::as_object) else {
-                report.0.push(format!("{file} {path}: an object in Rust, no properties in the schema"));
+                report.0.push(format!(
+                    "{file} {path}: an object in Rust, no properties in the schema"
+                ));
                 return;
             };
             let in_schema: BTreeSet<&String> = props.keys().collect();
@@ -1100,7 +1545,14 @@ fn keys_match(report: &mut Report, file: &str, root: &Value, node: &Value, value
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                keys_match(report, file, root, &node["items"], v, &format!("{path}[{i}]"));
+                keys_match(
+                    report,
+                    file,
+                    root,
+                    &node["items"],
+                    v,
+                    &format!("{path}[{i}]"),
+                );
             }
         }
         _ => {}
@@ -1117,8 +1569,17 @@ fn fully_populated_values_serialize_to_exactly_the_schema_properties() {
         (&ALERT, serde_json::to_value(full_alert()).unwrap()),
     ];
     for (schema, value) in &values {
-        keys_match(&mut report, schema.file, &schema.json, &schema.json, value, "$");
-        report.check(schema.strict.is_valid(value), || format!("{}: {}", schema.file, schema.errors(value)));
+        keys_match(
+            &mut report,
+            schema.file,
+            &schema.json,
+            &schema.json,
+            value,
+            "$",
+        );
+        report.check(schema.strict.is_valid(value), || {
+            format!("{}: {}", schema.file, schema.errors(value))
+        });
     }
     report.finish();
 }
@@ -1126,7 +1587,13 @@ fn fully_populated_values_serialize_to_exactly_the_schema_properties() {
 fn wire_names<T: Serialize>(values: &[T]) -> BTreeSet<String> {
     values
         .iter()
-        .map(|v| serde_json::to_value(v).unwrap().as_str().expect("a unit variant").to_string())
+        .map(|v| {
+            serde_json::to_value(v)
+                .unwrap()
+                .as_str()
+                .expect("a unit variant")
+                .to_string()
+        })
         .collect()
 }
 
@@ -1162,7 +1629,12 @@ fn all_id_types() -> Vec<IdType> {
 }
 
 fn all_calls() -> Vec<Call> {
-    let all = vec![Call::Positive, Call::Negative, Call::Inconclusive, Call::Invalid];
+    let all = vec![
+        Call::Positive,
+        Call::Negative,
+        Call::Inconclusive,
+        Call::Invalid,
+    ];
     for k in &all {
         match k {
             Call::Positive | Call::Negative | Call::Inconclusive | Call::Invalid => {}
@@ -1200,7 +1672,11 @@ fn all_interpretations() -> Vec<Interpretation> {
 }
 
 fn all_alert_states() -> Vec<AlertState> {
-    let all = vec![AlertState::Open, AlertState::Resolved, AlertState::Superseded];
+    let all = vec![
+        AlertState::Open,
+        AlertState::Resolved,
+        AlertState::Superseded,
+    ];
     for k in &all {
         match k {
             AlertState::Open | AlertState::Resolved | AlertState::Superseded => {}
@@ -1226,7 +1702,11 @@ fn all_alert_kinds() -> Vec<AlertKind> {
             | AlertKind::BatchIncomplete => {}
         }
     }
-    assert_eq!(all.iter().collect::<BTreeSet<_>>().len(), 11, "AlertKind::ALL misses a kind");
+    assert_eq!(
+        all.iter().collect::<BTreeSet<_>>().len(),
+        11,
+        "AlertKind::ALL misses a kind"
+    );
     all
 }
 
@@ -1234,31 +1714,52 @@ fn all_alert_kinds() -> Vec<AlertKind> {
 fn schema_enums_are_the_rust_variants() {
     let table: Vec<(&Schema, &str, BTreeSet<String>)> = vec![
         (&MANIFEST, "/properties/kind", wire_names(&all_tube_kinds())),
-        (&MANIFEST, "/$defs/member/properties/id_type", wire_names(&all_id_types())),
+        (
+            &MANIFEST,
+            "/$defs/member/properties/id_type",
+            wire_names(&all_id_types()),
+        ),
         (&RESULT, "/properties/call", wire_names(&all_calls())),
         (&RESULT, "/properties/status", wire_names(&all_statuses())),
         (&ALERT, "/properties/kind", wire_names(&all_alert_kinds())),
         (&ALERT, "/properties/state", wire_names(&all_alert_states())),
-        (&ALERT, "/$defs/evidence/properties/tube_kind", wire_names(&all_tube_kinds())),
-        (&ALERT, "/$defs/evidence/properties/interpretation", wire_names(&all_interpretations())),
+        (
+            &ALERT,
+            "/$defs/evidence/properties/tube_kind",
+            wire_names(&all_tube_kinds()),
+        ),
+        (
+            &ALERT,
+            "/$defs/evidence/properties/interpretation",
+            wire_names(&all_interpretations()),
+        ),
     ];
     let mut report = Report::default();
     for (schema, pointer, rust) in table {
         let in_schema = schema_enum(schema, pointer);
-        report.check(in_schema == rust, || format!("{} {pointer}: schema {in_schema:?} != Rust {rust:?}", schema.file));
+        report.check(in_schema == rust, || {
+            format!(
+                "{} {pointer}: schema {in_schema:?} != Rust {rust:?}",
+                schema.file
+            )
+        });
     }
     // The defaults the schema documents are the Rust defaults.
     report.check(
-        MANIFEST.at("/$defs/member/properties/id_type/default") == &serde_json::to_value(IdType::default()).unwrap(),
+        MANIFEST.at("/$defs/member/properties/id_type/default")
+            == &serde_json::to_value(IdType::default()).unwrap(),
         || "id_type default".into(),
     );
     report.check(
-        RESULT.at("/properties/status/default") == &serde_json::to_value(ResultStatus::default()).unwrap(),
+        RESULT.at("/properties/status/default")
+            == &serde_json::to_value(ResultStatus::default()).unwrap(),
         || "status default".into(),
     );
     // `as_str` is the wire name.
     for k in all_alert_kinds() {
-        report.check(wire_names(&[k]).contains(k.as_str()), || format!("{k:?}.as_str()"));
+        report.check(wire_names(&[k]).contains(k.as_str()), || {
+            format!("{k:?}.as_str()")
+        });
     }
     report.finish();
 }
@@ -1273,7 +1774,9 @@ fn sample_alerts() -> Vec<Alert> {
     for (i, kind) in all_alert_kinds().into_iter().enumerate() {
         for (j, &state) in states.iter().enumerate() {
             let n = i * states.len() + j;
-            let person = (n % 2 == 0).then(|| rid(&format!("2201021961071{n:04}")));
+            // Varies the optional fields: each bit of n switches some on or off.
+            let bit = |b: u32| (n >> b) & 1 == 1;
+            let person = bit(0).then(|| rid(&format!("2201021961071{n:04}")));
             let tube_id = format!("T-{n}");
             let subject = person.clone().unwrap_or_else(|| tube_id.clone());
             let mut evidence = Evidence::default();
@@ -1281,7 +1784,10 @@ fn sample_alerts() -> Vec<Alert> {
                 AlertKind::PoolRetest | AlertKind::DiscordantPool => {
                     evidence.tube_kind = Some(TubeKind::Pool);
                     evidence.interpretation = Some(Interpretation::Positive);
-                    evidence.ct = Some(Ct { n: Some(35.5), ..Ct::default() });
+                    evidence.ct = Some(Ct {
+                        n: Some(35.5),
+                        ..Ct::default()
+                    });
                     if kind == AlertKind::DiscordantPool {
                         evidence.retest_tube_ids = vec!["T-R0".into(), "T-R1".into()];
                     }
@@ -1293,7 +1799,7 @@ fn sample_alerts() -> Vec<Alert> {
                     evidence.tube_kind = Some(TubeKind::Single);
                     evidence.interpretation = Some(Interpretation::Inconclusive);
                     evidence.kit = Some("KIT-1".into());
-                    evidence.pool_tube_id = (n % 3 == 0).then(|| "T-POOL".into());
+                    evidence.pool_tube_id = bit(1).then(|| "T-POOL".into());
                 }
                 AlertKind::LabOverdue => {
                     evidence.lab_id = Some("LAB-A".into());
@@ -1303,7 +1809,8 @@ fn sample_alerts() -> Vec<Alert> {
                     evidence.collected_at = Some(ts("2022-05-10T08:00:00+08:00"));
                 }
                 AlertKind::OrphanResult => {
-                    evidence.reported_at = Some(Timestamp::from_millis(1_652_144_400_250, -5 * 3600));
+                    evidence.reported_at =
+                        Some(Timestamp::from_millis(1_652_144_400_250, -5 * 3600));
                     evidence.interpretation = Some(Interpretation::Invalid);
                 }
                 AlertKind::PresumptivePositive | AlertKind::BatchIncomplete => {
@@ -1320,12 +1827,12 @@ fn sample_alerts() -> Vec<Alert> {
                 person_id: person,
                 tube_id,
                 raised_at: ts("2022-05-10T09:00:00+08:00"),
-                due_at: (n % 3 != 0).then(|| ts("2022-05-10T11:00:00+08:00")),
+                due_at: (!bit(1)).then(|| ts("2022-05-10T11:00:00+08:00")),
                 updated_at: ts("2022-05-10T09:00:00.125Z"),
-                region: (n % 4 != 1).then(full_region),
-                name: (n % 2 == 0).then(|| "张三".into()),
-                phone: (n % 4 == 0).then(|| "15900000001".into()),
-                address: (n % 4 == 2).then(full_address),
+                region: (!bit(2)).then(full_region),
+                name: bit(0).then(|| "张三".into()),
+                phone: (bit(0) && bit(2)).then(|| "15900000001".into()),
+                address: bit(3).then(full_address),
                 reason: format!("{} for {subject}", kind.as_str()),
                 evidence,
                 superseded_by: (state == AlertState::Superseded)
@@ -1354,18 +1861,27 @@ fn alerts_round_trip_through_the_schema() {
                 present.insert(format!("{ptr}/{k}"));
             }
         });
-        report.check(ALERT.strict.is_valid(&value) && ALERT.lax.is_valid(&value), || {
-            format!("{}: {}", alert.alert_id, ALERT.errors(&value))
-        });
+        report.check(
+            ALERT.strict.is_valid(&value) && ALERT.lax.is_valid(&value),
+            || format!("{}: {}", alert.alert_id, ALERT.errors(&value)),
+        );
         let back: Result<Alert, _> = serde_json::from_str(&text);
-        report.check(back.as_ref().ok() == Some(alert), || format!("{text} came back as {back:?}"));
+        report.check(back.as_ref().ok() == Some(alert), || {
+            format!("{text} came back as {back:?}")
+        });
     }
-    report.check(kinds.len() == AlertKind::ALL.len(), || format!("kinds covered: {kinds:?}"));
-    report.check(states.len() == all_alert_states().len(), || format!("states covered: {states:?}"));
+    report.check(kinds.len() == AlertKind::ALL.len(), || {
+        format!("kinds covered: {kinds:?}")
+    });
+    report.check(states.len() == all_alert_states().len(), || {
+        format!("states covered: {states:?}")
+    });
     // Every property of the alert and its evidence shows in some sample.
     let full = serde_json::to_value(full_alert()).unwrap();
     for ptr in field_pointers(&full) {
-        report.check(present.contains(&ptr), || format!("no sample alert has {ptr}"));
+        report.check(present.contains(&ptr), || {
+            format!("no sample alert has {ptr}")
+        });
     }
     report.finish();
 }
@@ -1374,7 +1890,8 @@ fn alerts_round_trip_through_the_schema() {
 fn malformed_alerts_fail_both() {
     let full = serde_json::to_value(full_alert()).unwrap();
     let mut report = Report::default();
-    let mut cases: Vec<(String, Value)> = Vec::new();
+    // (what, alert JSON, Rust must reject it too)
+    let mut cases: Vec<(String, Value, bool)> = Vec::new();
     for ptr in field_pointers(&full) {
         let (parent, key) = split_pointer(&ptr);
         let required = ALERT
@@ -1383,33 +1900,102 @@ fn malformed_alerts_fail_both() {
             .and_then(Value::as_array)
             .is_some_and(|r| r.contains(&json!(key)));
         if required {
-            cases.push((format!("without {ptr}"), without(&full, &ptr)));
+            cases.push((format!("without {ptr}"), without(&full, &ptr), true));
         }
     }
-    let mut set = |what: &str, ptr: &str, v: Value| {
+    let mut set = |what: &str, ptr: &str, v: Value, rust_rejects: bool| {
         let mut a = full.clone();
         *a.pointer_mut(ptr).unwrap() = v;
-        cases.push((what.to_string(), a));
+        cases.push((what.to_string(), a, rust_rejects));
     };
-    set("unknown field", "/evidence", json!({"colour": "red"}));
-    set("kind bogus", "/kind", json!("bogus"));
-    set("state closed", "/state", json!("closed"));
-    set("version negative", "/version", json!(-1));
-    set("version a string", "/version", json!("2"));
-    set("raised_at without offset", "/raised_at", json!("2022-05-10T12:00:00"));
-    set("evidence interpretation bogus", "/evidence/interpretation", json!("maybe"));
-    set("evidence tube_kind bogus", "/evidence/tube_kind", json!("bucket"));
-    set("evidence ct out of range", "/evidence/ct/N", json!(51));
-    set("retest_tube_ids a string", "/evidence/retest_tube_ids", json!("T-R0"));
-    set("region without community", "/region", json!({"district": "D", "street": "S"}));
+    set(
+        "unknown evidence field",
+        "/evidence",
+        json!({"colour": "red"}),
+        true,
+    );
+    set("kind bogus", "/kind", json!("bogus"), true);
+    set("state closed", "/state", json!("closed"), true);
+    set("version negative", "/version", json!(-1), true);
+    set("version a string", "/version", json!("2"), true);
+    set(
+        "raised_at without offset",
+        "/raised_at",
+        json!("2022-05-10T12:00:00"),
+        true,
+    );
+    set(
+        "evidence interpretation bogus",
+        "/evidence/interpretation",
+        json!("maybe"),
+        true,
+    );
+    set(
+        "evidence tube_kind bogus",
+        "/evidence/tube_kind",
+        json!("bucket"),
+        true,
+    );
+    set(
+        "retest_tube_ids a string",
+        "/evidence/retest_tube_ids",
+        json!("T-R0"),
+        true,
+    );
+    set(
+        "region without community",
+        "/region",
+        json!({"district": "D", "street": "S"}),
+        true,
+    );
+    // Invariants of what the pipeline writes that the Rust type does not
+    // check when reading an alert back: the schema alone rejects these.
+    set("version 0", "/version", json!(0), false);
+    set("alert_id not 32 hex", "/alert_id", json!("ALERT-1"), false);
+    set(
+        "superseded_by not 32 hex",
+        "/superseded_by",
+        json!("ALERT-2"),
+        false,
+    );
+    set("tube_id with a space", "/tube_id", json!("EX9 R1"), false);
+    set(
+        "evidence pool_tube_id with a space",
+        "/evidence/pool_tube_id",
+        json!("EX9 POOL"),
+        false,
+    );
+    set(
+        "retest_tube_ids with a space",
+        "/evidence/retest_tube_ids/0",
+        json!("EX9 R0"),
+        false,
+    );
+    set("evidence ct N 51", "/evidence/ct/N", json!(51), false);
+    set("evidence ct IC 0", "/evidence/ct/IC", json!(0), false);
+    set(
+        "blank region district",
+        "/region/district",
+        json!(" "),
+        false,
+    );
     let mut extra = full.clone();
-    extra.as_object_mut().unwrap().insert("colour".into(), json!(1));
-    cases.push(("unknown top-level field".into(), extra));
-    for (what, value) in cases {
+    extra
+        .as_object_mut()
+        .unwrap()
+        .insert("colour".into(), json!(1));
+    cases.push(("unknown top-level field".into(), extra, true));
+    for (what, value, rust_rejects) in cases {
         let rust = serde_json::from_value::<Alert>(value.clone());
-        let schema = ALERT.strict.is_valid(&value);
-        report.check(rust.is_err() || what.contains("ct out of range"), || format!("alert {what}: Rust accepts"));
-        report.check(!schema, || format!("alert {what}: schema accepts"));
+        report.check(rust.is_err() == rust_rejects, || {
+            format!(
+                "alert {what}: Rust rejects = {}, expected {rust_rejects}",
+                rust.is_err()
+            )
+        });
+        report.check(!ALERT.strict.is_valid(&value), || {
+            format!("alert {what}: schema accepts")
+        });
     }
     report.finish();
 }
@@ -1427,16 +2013,34 @@ fn schema_pointer_of(value_parent: &str) -> String {
     }
 }
 
-/// Alerts are written without nulls: the schema refuses a null optional
-/// field (Rust reads one back as absent; that leniency is not part of the
-/// output contract).
+/// Alerts are written without nulls: the schema refuses a null field (Rust
+/// reads a null optional field back as absent; that leniency is not part of
+/// the output contract). The exception is a Ct value, where null means "not
+/// detected" in every record that carries Ct values.
 #[test]
-fn alert_schema_refuses_nulls() {
+fn alert_schema_refuses_nulls_except_ct_values() {
     let full = serde_json::to_value(full_alert()).unwrap();
     let mut report = Report::default();
     for ptr in field_pointers(&full) {
         let v = nulled(&full, &ptr);
-        report.check(!ALERT.strict.is_valid(&v), || format!("alert schema accepts null {ptr}"));
+        let ct_value = ptr.starts_with("/evidence/ct/");
+        report.check(ALERT.strict.is_valid(&v) == ct_value, || {
+            format!("alert schema accepts null {ptr} = {}", !ct_value)
+        });
+        if ct_value {
+            let back: Alert = serde_json::from_value(v).unwrap();
+            let mut ct = full_ct();
+            match split_pointer(&ptr).1 {
+                "ORF1ab" => ct.orf1ab = None,
+                "N" => ct.n = None,
+                "E" => ct.e = None,
+                "IC" => ct.ic = None,
+                other => panic!("Ct has no {other}"),
+            }
+            report.check(back.evidence.ct == Some(ct), || {
+                format!("null {ptr} did not read as absent")
+            });
+        }
     }
     report.finish();
 }

@@ -1,0 +1,280 @@
+//! One table's partitions: buffering, row groups, rolling and atomic files.
+//!
+//! Rows of a partition collect in Arrow builders; every `row_group_rows`
+//! rows are encoded and zstd-compressed into an in-memory Parquet file, so a
+//! partition holds at most one row group uncompressed. The file is closed
+//! when it reaches `max_rows_per_file` rows, on flush and on finish: written
+//! as `.{stem}-{seq:05}.parquet.tmp` (hidden, and no `*.parquet` glob
+//! matches it), synced, then renamed to `{stem}-{seq:05}.parquet`, replacing
+//! a file of that name. A reader never sees a partial file.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use arrow_schema::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use pooltrace_model::Timestamp;
+
+use crate::partition::{local_day, partition_dir};
+use crate::tables::RowBuffer;
+use crate::{ParquetConfig, ParquetError, TableStats};
+
+/// Builders start this small and grow: thousands of partitions may be open.
+const INITIAL_ROWS: usize = 1024;
+
+struct Partition<B> {
+    /// Relative to the output directory.
+    dir: PathBuf,
+    rows: B,
+    file: Option<ArrowWriter<Vec<u8>>>,
+    rows_in_file: usize,
+}
+
+#[derive(Default)]
+struct Districts {
+    named: HashMap<String, usize>,
+    null: Option<usize>,
+}
+
+pub(crate) struct TableWriter<B: RowBuffer> {
+    out_dir: PathBuf,
+    schema: SchemaRef,
+    props: WriterProperties,
+    max_rows_per_file: usize,
+    row_group_rows: usize,
+    /// Local day number -> index into `dates`: the per-row fast path.
+    days: HashMap<i64, usize>,
+    /// Date string -> index into `dates`.
+    date_index: HashMap<String, usize>,
+    /// (date, districts of that date) by index.
+    dates: Vec<(String, Districts)>,
+    partitions: Vec<Partition<B>>,
+    /// Next file number per partition directory under the current stem.
+    next_seq: HashMap<PathBuf, u32>,
+    stats: TableStats,
+}
+
+impl<B: RowBuffer> TableWriter<B> {
+    pub(crate) fn new(out_dir: &Path, config: &ParquetConfig) -> Result<Self, ParquetError> {
+        Ok(TableWriter {
+            out_dir: out_dir.to_path_buf(),
+            schema: B::schema(),
+            props: writer_properties::<B>(config)?,
+            max_rows_per_file: config.max_rows_per_file,
+            row_group_rows: config.row_group_rows,
+            days: HashMap::new(),
+            date_index: HashMap::new(),
+            dates: Vec::new(),
+            partitions: Vec::new(),
+            next_seq: HashMap::new(),
+            stats: TableStats::default(),
+        })
+    }
+
+    /// Adds one row (`push` appends it) to the partition of (`when`'s local
+    /// date, `district`), writing a row group or closing a file when full.
+    pub(crate) fn append(
+        &mut self,
+        when: Timestamp,
+        district: Option<&str>,
+        stem: &str,
+        push: impl FnOnce(&mut B),
+    ) -> Result<(), ParquetError> {
+        let idx = self.partition(when, district);
+        let part = &mut self.partitions[idx];
+        push(&mut part.rows);
+        part.rows_in_file += 1;
+        if part.rows.len() >= self.row_group_rows {
+            self.encode_buffered(idx)?;
+        }
+        if self.partitions[idx].rows_in_file >= self.max_rows_per_file {
+            self.close_file(idx, stem)?;
+        }
+        Ok(())
+    }
+
+    /// Closes every partition's file, then forgets the partitions.
+    pub(crate) fn flush(&mut self, stem: &str) -> Result<(), ParquetError> {
+        for idx in 0..self.partitions.len() {
+            self.close_file(idx, stem)?;
+        }
+        self.partitions.clear();
+        self.dates.clear();
+        self.date_index.clear();
+        self.days.clear();
+        Ok(())
+    }
+
+    /// A new stem starts file numbers at 0 again in every partition.
+    pub(crate) fn reset_sequence(&mut self) {
+        self.next_seq.clear();
+    }
+
+    pub(crate) fn stats(&self) -> TableStats {
+        self.stats.clone()
+    }
+
+    /// Rows accepted but not yet in a visible file.
+    pub(crate) fn pending_rows(&self) -> u64 {
+        self.partitions.iter().map(|p| p.rows_in_file as u64).sum()
+    }
+
+    fn date_slot(&mut self, date: String) -> usize {
+        if let Some(&i) = self.date_index.get(&date) {
+            return i;
+        }
+        let i = self.dates.len();
+        self.date_index.insert(date.clone(), i);
+        self.dates.push((date, Districts::default()));
+        i
+    }
+
+    fn partition(&mut self, when: Timestamp, district: Option<&str>) -> usize {
+        let date = match local_day(when) {
+            Some(day) => match self.days.get(&day) {
+                Some(&i) => i,
+                None => {
+                    let i = self.date_slot(when.local_date());
+                    self.days.insert(day, i);
+                    i
+                }
+            },
+            None => self.date_slot(when.local_date()),
+        };
+        let (date_str, districts) = &mut self.dates[date];
+        let found = match district {
+            Some(d) => districts.named.get(d).copied(),
+            None => districts.null,
+        };
+        if let Some(idx) = found {
+            return idx;
+        }
+        let idx = self.partitions.len();
+        self.partitions.push(Partition {
+            dir: partition_dir(B::TABLE, date_str, district),
+            rows: B::with_capacity(INITIAL_ROWS.min(self.row_group_rows)),
+            file: None,
+            rows_in_file: 0,
+        });
+        match district {
+            Some(d) => {
+                districts.named.insert(d.to_owned(), idx);
+            }
+            None => districts.null = Some(idx),
+        }
+        idx
+    }
+
+    /// Encodes the partition's buffered rows into its in-memory file.
+    fn encode_buffered(&mut self, idx: usize) -> Result<(), ParquetError> {
+        let part = &mut self.partitions[idx];
+        if part.rows.len() == 0 {
+            return Ok(());
+        }
+        let table = B::TABLE;
+        let path = || self.out_dir.join(&part.dir);
+        let batch = part.rows.finish(&self.schema).map_err(|source| ParquetError::Arrow {
+            table,
+            path: path(),
+            source,
+        })?;
+        let writer = match &mut part.file {
+            Some(w) => w,
+            None => {
+                let w = ArrowWriter::try_new(Vec::new(), self.schema.clone(), Some(self.props.clone()))
+                    .map_err(|source| ParquetError::Encode { table, path: path(), source })?;
+                part.file.insert(w)
+            }
+        };
+        writer
+            .write(&batch)
+            .map_err(|source| ParquetError::Encode { table, path: path(), source })
+    }
+
+    /// Writes the partition's file, if it has rows, under the next number.
+    fn close_file(&mut self, idx: usize, stem: &str) -> Result<(), ParquetError> {
+        if self.partitions[idx].rows_in_file == 0 {
+            return Ok(());
+        }
+        self.encode_buffered(idx)?;
+        let table = B::TABLE;
+        let part = &mut self.partitions[idx];
+        let seq = self.next_seq.get(&part.dir).copied().unwrap_or(0);
+        let dir = self.out_dir.join(&part.dir);
+        let name = format!("{stem}-{seq:05}.parquet");
+        let bytes = match part.file.take() {
+            Some(w) => w.into_inner().map_err(|source| ParquetError::Encode {
+                table,
+                path: dir.join(&name),
+                source,
+            })?,
+            None => return Ok(()),
+        };
+        fs::create_dir_all(&dir).map_err(|source| ParquetError::CreateDir {
+            table,
+            path: dir.clone(),
+            source,
+        })?;
+        write_atomic(&dir, &name, &bytes).map_err(|(path, source)| ParquetError::Io {
+            table,
+            path,
+            source,
+        })?;
+        self.next_seq.insert(part.dir.clone(), seq + 1);
+        self.stats.rows += part.rows_in_file as u64;
+        self.stats.files += 1;
+        self.stats.bytes += bytes.len() as u64;
+        part.rows_in_file = 0;
+        Ok(())
+    }
+}
+
+/// zstd, page-level statistics, dictionaries except on the id columns.
+fn writer_properties<B: RowBuffer>(config: &ParquetConfig) -> Result<WriterProperties, ParquetError> {
+    let level = ZstdLevel::try_new(config.zstd_level).map_err(|e| ParquetError::Config {
+        field: "zstd_level",
+        reason: e.to_string(),
+    })?;
+    let mut builder = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(level))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_dictionary_enabled(true)
+        .set_max_row_group_row_count(Some(config.row_group_rows))
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new("pooltrace.table".into(), B::TABLE.name().to_owned()),
+            KeyValue::new(
+                "pooltrace.person_key".into(),
+                "hex of the first 16 bytes of HMAC-SHA256(secret, person_id)".to_owned(),
+            ),
+        ]));
+    for column in B::PLAIN_COLUMNS {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(*column), false);
+    }
+    Ok(builder.build())
+}
+
+/// Writes `dir/.name.tmp`, syncs it, renames it to `dir/name` and syncs the
+/// directory. On error, the path involved and the cause.
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)> {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let dst = dir.join(name);
+    let written = File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .map_err(|e| (tmp.clone(), e))
+        .and_then(|()| fs::rename(&tmp, &dst).map_err(|e| (dst.clone(), e)));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    #[cfg(unix)]
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| (dir.to_path_buf(), e))?;
+    Ok(())
+}

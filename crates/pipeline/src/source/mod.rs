@@ -1,0 +1,9 @@
+//! Input sources: NDJSON files (or stdin), and the event-time merge across them.
+
+mod lines;
+mod merge;
+mod ndjson;
+
+pub use lines::{Line, LineReader};
+pub use merge::{EventTimeMerge, Item};
+pub use ndjson::{NdjsonSource, Parsed};
