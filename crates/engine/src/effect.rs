@@ -4,6 +4,9 @@ use pooltrace_model::{Alert, PersonOutcomeRow, TubeResultRow};
 use thiserror::Error;
 
 /// Something the outside world must do: publish an alert state, write a row.
+// Alerts are the large variant; effects live briefly in one Vec per record,
+// so boxing would only add an allocation per alert.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     /// A new alert, or a new state of an existing one (same `alert_id`, higher `version`).

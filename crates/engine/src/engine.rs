@@ -137,22 +137,57 @@ impl Engine {
             };
             let cfg = &self.cfg;
             match msg {
-                Msg::Observed { contact, obs, at } => self.people.on_observed(contact, obs, at, cfg, &mut ob),
-                Msg::Exposure { household, contact, source, at } => {
-                    self.people.on_exposure(household, contact, source, at, cfg, &mut ob)
+                Msg::Observed { contact, obs, at } => {
+                    self.people.on_observed(contact, obs, at, cfg, &mut ob)
                 }
-                Msg::Resident { household, contact, seen_at } => {
-                    self.households.on_resident(household, contact, seen_at, &mut ob)
-                }
-                Msg::Positive { household, person_id, since, at } => {
-                    self.households.on_positive(household, person_id, since, at, &mut ob)
-                }
-                Msg::PoolDecided { pool_tube_id, members, flagged, region, at } => {
-                    self.pools.on_decided(pool_tube_id, members, flagged, region, at, &mut ob)
-                }
-                Msg::Retest { pool_tube_id, person_id, status, retest_tube_id, reported_at, at } => {
-                    self.pools.on_retest(pool_tube_id, person_id, status, retest_tube_id, reported_at, at, &mut ob)
-                }
+                Msg::Exposure {
+                    household,
+                    contact,
+                    source,
+                    at,
+                } => self
+                    .people
+                    .on_exposure(household, contact, source, at, cfg, &mut ob),
+                Msg::Resident {
+                    household,
+                    contact,
+                    seen_at,
+                } => self
+                    .households
+                    .on_resident(household, contact, seen_at, &mut ob),
+                Msg::Positive {
+                    household,
+                    person_id,
+                    since,
+                    at,
+                } => self
+                    .households
+                    .on_positive(household, person_id, since, at, &mut ob),
+                Msg::PoolDecided {
+                    pool_tube_id,
+                    members,
+                    flagged,
+                    region,
+                    at,
+                } => self
+                    .pools
+                    .on_decided(pool_tube_id, members, flagged, region, at, &mut ob),
+                Msg::Retest {
+                    pool_tube_id,
+                    person_id,
+                    status,
+                    retest_tube_id,
+                    reported_at,
+                    at,
+                } => self.pools.on_retest(
+                    pool_tube_id,
+                    person_id,
+                    status,
+                    retest_tube_id,
+                    reported_at,
+                    at,
+                    &mut ob,
+                ),
             }
         }
     }
@@ -163,11 +198,17 @@ impl Engine {
                 Effect::Alert(a) => {
                     self.summary.alert_records += 1;
                     if a.version == 1 {
-                        *self.summary.alerts_raised.entry(a.kind.as_str()).or_default() += 1;
+                        *self
+                            .summary
+                            .alerts_raised
+                            .entry(a.kind.as_str())
+                            .or_default() += 1;
                     }
                 }
                 Effect::TubeResult(_) => self.summary.tubes_decided += 1,
-                Effect::PersonOutcome(p) => *self.summary.outcomes.entry(p.outcome.as_str()).or_default() += 1,
+                Effect::PersonOutcome(p) => {
+                    *self.summary.outcomes.entry(p.outcome.as_str()).or_default() += 1
+                }
             }
         }
     }

@@ -33,9 +33,17 @@ impl Contact {
         let a = self.address.as_ref()?;
         let r = &self.region;
         Some(
-            [&r.district, &r.street, &r.community, &a.compound, &a.building, &a.unit, &a.room]
-                .map(|s| s.as_str())
-                .join("\u{1f}"),
+            [
+                &r.district,
+                &r.street,
+                &r.community,
+                &a.compound,
+                &a.building,
+                &a.unit,
+                &a.room,
+            ]
+            .map(|s| s.as_str())
+            .join("\u{1f}"),
         )
     }
 }

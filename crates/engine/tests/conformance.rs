@@ -12,7 +12,14 @@ fn dir() -> PathBuf {
 }
 
 fn load(name: &str, kind: RecordKind) -> Vec<Record> {
-    let path = dir().join(format!("{name}.{}.ndjson", if kind == RecordKind::Manifest { "manifests" } else { "results" }));
+    let path = dir().join(format!(
+        "{name}.{}.ndjson",
+        if kind == RecordKind::Manifest {
+            "manifests"
+        } else {
+            "results"
+        }
+    ));
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .lines()
@@ -28,23 +35,46 @@ fn check(name: &str) {
     records.sort_by_key(|r| r.event_time().millis());
     let effects = common::run(records);
     let finals = common::finals(&effects);
-    let expected: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir().join(format!("{name}.expected.json"))).unwrap()).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir().join(format!("{name}.expected.json"))).unwrap(),
+    )
+    .unwrap();
     let expected = expected["final_alert_states"].as_array().unwrap();
     let instant = |v: &serde_json::Value| Timestamp::parse(v.as_str().unwrap()).unwrap().millis();
     for e in expected {
-        let subject = e.get("person_id").or(e.get("tube_id")).unwrap().as_str().unwrap();
+        let subject = e
+            .get("person_id")
+            .or(e.get("tube_id"))
+            .unwrap()
+            .as_str()
+            .unwrap();
         let found: Vec<_> = finals
             .values()
             .filter(|a| a.kind.as_str() == e["kind"].as_str().unwrap() && a.subject() == subject)
             .collect();
         assert_eq!(found.len(), 1, "{name}: expected one {e}, found {found:#?}");
         let a = found[0];
-        assert_eq!(a.state.as_str(), e["state"].as_str().unwrap(), "{name}: state of {e}");
-        assert_eq!(a.raised_at.millis(), instant(&e["raised_at"]), "{name}: raised_at of {e}");
-        assert_eq!(a.due_at.map(|d| d.millis()), e.get("due_at").map(instant), "{name}: due_at of {e}");
+        assert_eq!(
+            a.state.as_str(),
+            e["state"].as_str().unwrap(),
+            "{name}: state of {e}"
+        );
+        assert_eq!(
+            a.raised_at.millis(),
+            instant(&e["raised_at"]),
+            "{name}: raised_at of {e}"
+        );
+        assert_eq!(
+            a.due_at.map(|d| d.millis()),
+            e.get("due_at").map(instant),
+            "{name}: due_at of {e}"
+        );
     }
-    assert_eq!(finals.len(), expected.len(), "{name}: no other alert may be raised: {finals:#?}");
+    assert_eq!(
+        finals.len(),
+        expected.len(),
+        "{name}: no other alert may be raised: {finals:#?}"
+    );
 }
 
 #[test]

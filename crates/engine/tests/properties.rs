@@ -49,7 +49,9 @@ fn tube_strategy(corrections: bool) -> impl Strategy<Value = Vec<Tube>> {
     );
     proptest::collection::vec(one, 1..10).prop_map(|raw| {
         let mut tubes: Vec<Tube> = Vec::new();
-        for (i, (members, single_pick, collected_min, result, reported_after, correction, idx)) in raw.into_iter().enumerate() {
+        for (i, (members, single_pick, collected_min, result, reported_after, correction, idx)) in
+            raw.into_iter().enumerate()
+        {
             let single = single_pick || members.len() == 1;
             let members = if single { vec![members[0]] } else { members };
             // A single tube may re-test an earlier pool that holds its member.
@@ -64,7 +66,16 @@ fn tube_strategy(corrections: bool) -> impl Strategy<Value = Vec<Tube>> {
             } else {
                 None
             };
-            tubes.push(Tube { id: format!("T{i}"), members, single, retest_of, collected_min, result, reported_after, correction });
+            tubes.push(Tube {
+                id: format!("T{i}"),
+                members,
+                single,
+                retest_of,
+                collected_min,
+                result,
+                reported_after,
+                correction,
+            });
         }
         tubes
     })
@@ -76,10 +87,24 @@ fn records(tubes: &[Tube]) -> Vec<Record> {
         let members = t.members.iter().map(|p| member(*p, &room(*p))).collect();
         let kind = if t.single { "single" } else { "pool" };
         let of = t.retest_of.map(|j| tubes[j].id.clone());
-        out.push(manifest_with(&t.id, kind, &hm(t.collected_min), members, of.as_deref()));
-        out.push(result(&t.id, &hm(t.collected_min + t.reported_after), ct(t.result)));
+        out.push(manifest_with(
+            &t.id,
+            kind,
+            &hm(t.collected_min),
+            members,
+            of.as_deref(),
+        ));
+        out.push(result(
+            &t.id,
+            &hm(t.collected_min + t.reported_after),
+            ct(t.result),
+        ));
         if let Some(c) = t.correction {
-            out.push(corrected(&t.id, &hm(t.collected_min + t.reported_after + 30), ct(c)));
+            out.push(corrected(
+                &t.id,
+                &hm(t.collected_min + t.reported_after + 30),
+                ct(c),
+            ));
         }
     }
     out
@@ -95,7 +120,10 @@ fn positive_people(tubes: &[Tube]) -> BTreeSet<String> {
 }
 
 fn no_timers() -> EngineConfig {
-    EngineConfig { allowed_lateness_min: 100_000, ..EngineConfig::default() }
+    EngineConfig {
+        allowed_lateness_min: 100_000,
+        ..EngineConfig::default()
+    }
 }
 
 proptest! {

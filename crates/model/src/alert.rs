@@ -196,9 +196,18 @@ mod tests {
     fn ids_are_stable_and_distinct() {
         let a = alert_id(AlertKind::PoolRetest, "220102196107090023", "EX1-POOL");
         assert_eq!(a.len(), 32);
-        assert_eq!(a, alert_id(AlertKind::PoolRetest, "220102196107090023", "EX1-POOL"));
-        assert_ne!(a, alert_id(AlertKind::Resample, "220102196107090023", "EX1-POOL"));
-        assert_ne!(a, alert_id(AlertKind::PoolRetest, "220102196107090023", "EX1-POOL2"));
+        assert_eq!(
+            a,
+            alert_id(AlertKind::PoolRetest, "220102196107090023", "EX1-POOL")
+        );
+        assert_ne!(
+            a,
+            alert_id(AlertKind::Resample, "220102196107090023", "EX1-POOL")
+        );
+        assert_ne!(
+            a,
+            alert_id(AlertKind::PoolRetest, "220102196107090023", "EX1-POOL2")
+        );
         // The separator keeps (ab, c) and (a, bc) apart.
         assert_ne!(
             alert_id(AlertKind::PoolRetest, "ab", "c"),

@@ -49,7 +49,10 @@ pub fn validate_resident_id(field: &str, id: &str) -> Result<(), RecordError> {
         return Err(RecordError::invalid(
             field,
             format!("{id:?}"),
-            format!("a resident_id has 18 characters, this has {}", id.chars().count()),
+            format!(
+                "a resident_id has 18 characters, this has {}",
+                id.chars().count()
+            ),
         ));
     }
     let Some(expected) = resident_id_check_char(&bytes[..17]) else {

@@ -78,7 +78,9 @@ pub struct CtRules {
 impl CtRules {
     /// The rule that applies to a kit.
     pub fn rule_for(&self, kit: Option<&str>) -> KitRule {
-        kit.and_then(|k| self.kits.get(k)).copied().unwrap_or(self.default)
+        kit.and_then(|k| self.kits.get(k))
+            .copied()
+            .unwrap_or(self.default)
     }
 
     /// Interprets a result. A present `call` wins; otherwise ORF1ab and N
@@ -128,39 +130,85 @@ mod tests {
     }
 
     fn ct(orf: Option<f64>, n: Option<f64>, ic: Option<f64>) -> Ct {
-        Ct { orf1ab: orf, n, e: None, ic }
+        Ct {
+            orf1ab: orf,
+            n,
+            e: None,
+            ic,
+        }
     }
 
     #[test]
     fn default_rules() {
         let r = CtRules::default();
         use Interpretation::*;
-        assert_eq!(r.interpret(&result(ct(Some(31.2), Some(30.4), Some(27.0)), None, None)), Positive);
-        assert_eq!(r.interpret(&result(ct(Some(40.0), Some(40.0), None), None, None)), Positive);
-        assert_eq!(r.interpret(&result(ct(Some(40.1), Some(30.0), Some(27.0)), None, None)), Inconclusive);
-        assert_eq!(r.interpret(&result(ct(None, Some(35.5), Some(27.0)), None, None)), Inconclusive);
-        assert_eq!(r.interpret(&result(ct(None, None, Some(27.0)), None, None)), Negative);
-        assert_eq!(r.interpret(&result(ct(None, None, None), None, None)), Invalid);
+        assert_eq!(
+            r.interpret(&result(ct(Some(31.2), Some(30.4), Some(27.0)), None, None)),
+            Positive
+        );
+        assert_eq!(
+            r.interpret(&result(ct(Some(40.0), Some(40.0), None), None, None)),
+            Positive
+        );
+        assert_eq!(
+            r.interpret(&result(ct(Some(40.1), Some(30.0), Some(27.0)), None, None)),
+            Inconclusive
+        );
+        assert_eq!(
+            r.interpret(&result(ct(None, Some(35.5), Some(27.0)), None, None)),
+            Inconclusive
+        );
+        assert_eq!(
+            r.interpret(&result(ct(None, None, Some(27.0)), None, None)),
+            Negative
+        );
+        assert_eq!(
+            r.interpret(&result(ct(None, None, None), None, None)),
+            Invalid
+        );
         // E alone does not make a tube positive or inconclusive under the default rule.
-        let e_only = Ct { e: Some(30.0), ic: Some(27.0), ..Ct::default() };
+        let e_only = Ct {
+            e: Some(30.0),
+            ic: Some(27.0),
+            ..Ct::default()
+        };
         assert_eq!(r.interpret(&result(e_only, None, None)), Negative);
     }
 
     #[test]
     fn call_wins() {
         let r = CtRules::default();
-        let pos = result(ct(Some(20.0), Some(20.0), Some(27.0)), Some(Call::Negative), None);
+        let pos = result(
+            ct(Some(20.0), Some(20.0), Some(27.0)),
+            Some(Call::Negative),
+            None,
+        );
         assert_eq!(r.interpret(&pos), Interpretation::Negative);
     }
 
     #[test]
     fn per_kit_grey_zone() {
         let mut r = CtRules::default();
-        r.kits.insert("KIT-2".into(), KitRule { cutoff: 37.0, grey_zone_upper: Some(40.0) });
+        r.kits.insert(
+            "KIT-2".into(),
+            KitRule {
+                cutoff: 37.0,
+                grey_zone_upper: Some(40.0),
+            },
+        );
         let both_grey = ct(Some(38.0), Some(38.5), Some(27.0));
-        assert_eq!(r.interpret(&result(both_grey, None, Some("KIT-2"))), Interpretation::Inconclusive);
-        assert_eq!(r.interpret(&result(both_grey, None, Some("KIT-1"))), Interpretation::Positive);
+        assert_eq!(
+            r.interpret(&result(both_grey, None, Some("KIT-2"))),
+            Interpretation::Inconclusive
+        );
+        assert_eq!(
+            r.interpret(&result(both_grey, None, Some("KIT-1"))),
+            Interpretation::Positive
+        );
         let above = ct(Some(41.0), Some(42.0), Some(27.0));
-        assert_eq!(r.interpret(&result(above, None, Some("KIT-2"))), Interpretation::Negative);
+        assert_eq!(
+            r.interpret(&result(above, None, Some("KIT-2"))),
+            Interpretation::Negative
+        );
     }
 }

@@ -29,4 +29,4 @@ pub use manifest::{Address, IdType, Manifest, Member, Region, TubeKind};
 pub use outputs::{PersonOutcome, PersonOutcomeRow, TubeResultRow};
 pub use record::{decode_record, Record, RecordKind};
 pub use result::{Call, Ct, LabResult, Receipt, ResultStatus};
-pub use time::{EventTime, Timestamp, MINUTE_MS, HOUR_MS};
+pub use time::{EventTime, Timestamp, HOUR_MS, MINUTE_MS};

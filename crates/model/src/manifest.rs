@@ -138,7 +138,7 @@ impl Manifest {
             match m.id_type {
                 IdType::ResidentId => validate_resident_id(&field, &m.person_id)?,
                 IdType::Passport | IdType::Other => {
-                    if m.person_id.trim().is_empty() || m.person_id.len() > 64 {
+                    if m.person_id.trim().is_empty() || m.person_id.chars().count() > 64 {
                         return Err(RecordError::invalid(
                             field,
                             format!("{:?}", m.person_id),
@@ -164,11 +164,18 @@ impl Manifest {
                 return Err(RecordError::invalid(
                     "retest_of",
                     format!("{of:?}"),
-                    format!("only a single tube re-tests a pool member, this is a {} tube", self.kind.as_str()),
+                    format!(
+                        "only a single tube re-tests a pool member, this is a {} tube",
+                        self.kind.as_str()
+                    ),
                 ));
             }
             if *of == self.tube_id {
-                return Err(RecordError::invalid("retest_of", format!("{of:?}"), "a tube cannot re-test itself"));
+                return Err(RecordError::invalid(
+                    "retest_of",
+                    format!("{of:?}"),
+                    "a tube cannot re-test itself",
+                ));
             }
         }
         if self.pool_index.is_some() && self.batch_id.is_none() {
@@ -184,7 +191,11 @@ impl Manifest {
 
 pub(crate) fn non_blank(field: &str, value: &str) -> Result<(), RecordError> {
     if value.trim().is_empty() {
-        return Err(RecordError::invalid(field, format!("{value:?}"), "must not be blank"));
+        return Err(RecordError::invalid(
+            field,
+            format!("{value:?}"),
+            "must not be blank",
+        ));
     }
     Ok(())
 }

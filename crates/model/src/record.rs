@@ -62,7 +62,11 @@ impl Record {
 
 /// Decodes and validates one record of `kind` from `bytes` (one NDJSON line
 /// or one Kafka message value). `max_len` bounds the record size.
-pub fn decode_record(kind: RecordKind, bytes: &[u8], max_len: usize) -> Result<Record, RecordError> {
+pub fn decode_record(
+    kind: RecordKind,
+    bytes: &[u8],
+    max_len: usize,
+) -> Result<Record, RecordError> {
     if bytes.len() > max_len {
         return Err(RecordError::TooLong {
             len: bytes.len(),
@@ -72,8 +76,14 @@ pub fn decode_record(kind: RecordKind, bytes: &[u8], max_len: usize) -> Result<R
     let text = std::str::from_utf8(bytes).map_err(|e| RecordError::NotUtf8 {
         at: e.valid_up_to(),
     })?;
-    if text.trim().is_empty() {
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
         return Err(RecordError::Empty);
+    }
+    if !trimmed.starts_with('{') {
+        return Err(RecordError::Json(
+            "a record must be a JSON object (`{...}`), one per line".to_string(),
+        ));
     }
     Ok(match kind {
         RecordKind::Manifest => {
@@ -118,7 +128,9 @@ mod tests {
     const MANIFEST: &str = r#"{"tube_id": "EX1-POOL", "kind": "pool", "collected_at": "2022-05-10T08:00:00+08:00", "site_id": "SITE-7", "region": {"district": "Chaoyang", "street": "Nanhu", "community": "Yuanyi"}, "members": [{"person_id": "22010219610708001X", "name": "Example 1"}, {"person_id": "220102196107090023"}]}"#;
 
     fn err(kind: RecordKind, s: &str) -> String {
-        decode_record(kind, s.as_bytes(), 1 << 20).unwrap_err().to_string()
+        decode_record(kind, s.as_bytes(), 1 << 20)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -130,19 +142,43 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let e = err(RecordKind::Manifest, &MANIFEST.replace("220102196107090023", "220102196107090024"));
-        assert!(e.contains("members[1].person_id") && e.contains("check digit"), "{e}");
-        let e = err(RecordKind::Manifest, &MANIFEST.replace(r#""site_id": "SITE-7", "#, ""));
+        let e = err(
+            RecordKind::Manifest,
+            &MANIFEST.replace("220102196107090023", "220102196107090024"),
+        );
+        assert!(
+            e.contains("members[1].person_id") && e.contains("check digit"),
+            "{e}"
+        );
+        let e = err(
+            RecordKind::Manifest,
+            &MANIFEST.replace(r#""site_id": "SITE-7", "#, ""),
+        );
         assert!(e.contains("missing field `site_id`"), "{e}");
-        let e = err(RecordKind::Manifest, &MANIFEST.replace("\"pool\"", "\"bucket\""));
+        let e = err(
+            RecordKind::Manifest,
+            &MANIFEST.replace("\"pool\"", "\"bucket\""),
+        );
         assert!(e.contains("kind") && e.contains("bucket"), "{e}");
-        let e = err(RecordKind::Manifest, &MANIFEST.replace("08:00:00+08:00", "08:00:00"));
+        let e = err(
+            RecordKind::Manifest,
+            &MANIFEST.replace("08:00:00+08:00", "08:00:00"),
+        );
         assert!(e.contains("collected_at") && e.contains("RFC 3339"), "{e}");
-        let e = err(RecordKind::Result, r#"{"tube_id":"T1","lab_id":"L","reported_at":"2022-05-10T09:00:00Z","ct":{"N":"high"}}"#);
+        let e = err(
+            RecordKind::Result,
+            r#"{"tube_id":"T1","lab_id":"L","reported_at":"2022-05-10T09:00:00Z","ct":{"N":"high"}}"#,
+        );
         assert!(e.contains("ct.N") && e.contains("invalid type"), "{e}");
-        let e = err(RecordKind::Result, r#"{"tube_id":"T1","lab_id":"L","reported_at":"2022-05-10T09:00:00Z","ct":{"N":51}}"#);
+        let e = err(
+            RecordKind::Result,
+            r#"{"tube_id":"T1","lab_id":"L","reported_at":"2022-05-10T09:00:00Z","ct":{"N":51}}"#,
+        );
         assert!(e.contains("ct.N") && e.contains("(0, 50]"), "{e}");
-        let e = err(RecordKind::Result, r#"{"tube_id":"T1","lab_id":"L","reported_at":"2022-05-10T09:00:00Z","colour":1}"#);
+        let e = err(
+            RecordKind::Result,
+            r#"{"tube_id":"T1","lab_id":"L","reported_at":"2022-05-10T09:00:00Z","colour":1}"#,
+        );
         assert!(e.contains("unknown field `colour`"), "{e}");
         assert!(err(RecordKind::Receipt, "{not json").contains("line 1"));
         assert_eq!(
@@ -151,7 +187,10 @@ mod tests {
         );
         assert!(matches!(
             decode_record(RecordKind::Receipt, &[b' '; 200], 100).unwrap_err(),
-            RecordError::TooLong { len: 200, limit: 100 }
+            RecordError::TooLong {
+                len: 200,
+                limit: 100
+            }
         ));
     }
 

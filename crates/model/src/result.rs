@@ -30,7 +30,11 @@ impl Ct {
         ] {
             if let Some(v) = v {
                 if !(v > 0.0 && v <= 50.0) {
-                    return Err(RecordError::invalid(name, v, "a Ct value must be in (0, 50]"));
+                    return Err(RecordError::invalid(
+                        name,
+                        v,
+                        "a Ct value must be in (0, 50]",
+                    ));
                 }
             }
         }
@@ -61,7 +65,9 @@ impl Call {
 }
 
 /// `final` (HL7 OBX-11 F) or `corrected` (C: replaces the earlier result).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ResultStatus {
     #[default]

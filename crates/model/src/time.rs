@@ -121,9 +121,15 @@ mod tests {
     #[test]
     fn keeps_offset_and_instant() {
         let t = Timestamp::parse("2022-05-10T09:00:00+08:00").unwrap();
-        assert_eq!(t.millis(), Timestamp::parse("2022-05-10T01:00:00Z").unwrap().millis());
+        assert_eq!(
+            t.millis(),
+            Timestamp::parse("2022-05-10T01:00:00Z").unwrap().millis()
+        );
         assert_eq!(t.to_string(), "2022-05-10T09:00:00+08:00");
-        assert_eq!(t.plus_millis(2 * HOUR_MS).to_string(), "2022-05-10T11:00:00+08:00");
+        assert_eq!(
+            t.plus_millis(2 * HOUR_MS).to_string(),
+            "2022-05-10T11:00:00+08:00"
+        );
         assert_eq!(t.local_date(), "2022-05-10");
         let late = Timestamp::parse("2022-05-10T23:30:00+08:00").unwrap();
         assert_eq!(late.plus_millis(HOUR_MS).local_date(), "2022-05-11");

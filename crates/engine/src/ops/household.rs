@@ -41,9 +41,19 @@ impl HouseholdOp {
     }
 
     /// A manifest listed this person at this address.
-    pub fn on_resident(&mut self, household: String, contact: Contact, seen_at: Timestamp, ob: &mut Outbox) {
+    pub fn on_resident(
+        &mut self,
+        household: String,
+        contact: Contact,
+        seen_at: Timestamp,
+        ob: &mut Outbox,
+    ) {
         let st = self.households.entry(household.clone()).or_default();
-        match st.residents.iter_mut().find(|r| r.contact.person_id == contact.person_id) {
+        match st
+            .residents
+            .iter_mut()
+            .find(|r| r.contact.person_id == contact.person_id)
+        {
             Some(r) => {
                 if seen_at.millis() < r.first_seen.millis() {
                     r.first_seen = seen_at;
@@ -66,7 +76,14 @@ impl HouseholdOp {
     }
 
     /// A resident is confirmed positive since `since`, or no longer (`None`).
-    pub fn on_positive(&mut self, household: String, person: String, since: Option<(Timestamp, String)>, at: Timestamp, ob: &mut Outbox) {
+    pub fn on_positive(
+        &mut self,
+        household: String,
+        person: String,
+        since: Option<(Timestamp, String)>,
+        at: Timestamp,
+        ob: &mut Outbox,
+    ) {
         let st = self.households.entry(household.clone()).or_default();
         st.positives.retain(|(p, _, _)| *p != person);
         if let Some((t, tube)) = since {

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use pooltrace_model::{AlertKind, AlertState, Interpretation, PersonOutcome, PersonOutcomeRow, Timestamp, TubeKind};
+use pooltrace_model::{
+    AlertKind, AlertState, Interpretation, PersonOutcome, PersonOutcomeRow, Timestamp, TubeKind,
+};
 
 use super::person_rules::{derive, Derived};
 use super::Outbox;
@@ -73,7 +75,14 @@ impl PersonOp {
     }
 
     /// A tube this person was in was decided.
-    pub fn on_observed(&mut self, contact: Contact, obs: Observation, at: Timestamp, cfg: &EngineConfig, ob: &mut Outbox) {
+    pub fn on_observed(
+        &mut self,
+        contact: Contact,
+        obs: Observation,
+        at: Timestamp,
+        cfg: &EngineConfig,
+        ob: &mut Outbox,
+    ) {
         let outcome = PersonOutcome::of(obs.tube_kind, obs.interpretation);
         ob.effects.push(Effect::PersonOutcome(PersonOutcomeRow {
             person_id: contact.person_id.clone(),
@@ -90,7 +99,8 @@ impl PersonOp {
             decided_at: obs.reported_at,
             retest_of: obs.retest_of.clone(),
         }));
-        let cleared_by_pool = obs.tube_kind != TubeKind::Single && obs.interpretation == Interpretation::Negative;
+        let cleared_by_pool =
+            obs.tube_kind != TubeKind::Single && obs.interpretation == Interpretation::Negative;
         if cleared_by_pool && !self.people.contains_key(&contact.person_id) {
             return;
         }
@@ -158,7 +168,8 @@ fn update(st: &mut PersonState, at: Timestamp, cfg: &EngineConfig, ob: &mut Outb
         positive,
         retests,
     } = derive(st, cfg);
-    st.book.reconcile(alerts, at, "result corrected", ob.effects);
+    st.book
+        .reconcile(alerts, at, "result corrected", ob.effects);
     for h in &st.households {
         let told = st.told_positive.iter_mut().find(|(k, _)| k == h);
         let changed = match &told {
@@ -180,7 +191,10 @@ fn update(st: &mut PersonState, at: Timestamp, cfg: &EngineConfig, ob: &mut Outb
         });
     }
     for r in retests {
-        let told = st.told_retest.iter_mut().find(|(p, _)| *p == r.pool_tube_id);
+        let told = st
+            .told_retest
+            .iter_mut()
+            .find(|(p, _)| *p == r.pool_tube_id);
         match told {
             Some((_, was)) if *was == r.status => continue,
             Some((_, was)) => *was = r.status,

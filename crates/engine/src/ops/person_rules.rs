@@ -4,9 +4,7 @@
 //! whatever order they arrived in, which is what makes out-of-order input,
 //! duplicates and corrections converge.
 
-use pooltrace_model::{
-    alert_id, Alert, AlertKind, Evidence, Interpretation, Timestamp, TubeKind,
-};
+use pooltrace_model::{alert_id, Alert, AlertKind, Evidence, Interpretation, Timestamp, TubeKind};
 
 use super::person::PersonState;
 use super::{new_alert, resolved, superseded};
@@ -57,7 +55,11 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
     let d = &cfg.deadlines;
     let c = Some(&st.contact);
     let person = st.contact.person_id.as_str();
-    let mut singles: Vec<&Observation> = st.obs.iter().filter(|o| o.tube_kind == TubeKind::Single).collect();
+    let mut singles: Vec<&Observation> = st
+        .obs
+        .iter()
+        .filter(|o| o.tube_kind == TubeKind::Single)
+        .collect();
     singles.sort_by_key(|o| (o.collected_at.millis(), o.tube_id.as_str()));
     let mut alerts = Vec::new();
 
@@ -90,18 +92,30 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
         .iter()
         .filter(|o| {
             o.tube_kind != TubeKind::Single
-                && matches!(o.interpretation, Interpretation::Positive | Interpretation::Inconclusive)
+                && matches!(
+                    o.interpretation,
+                    Interpretation::Positive | Interpretation::Inconclusive
+                )
         })
         .collect();
     pools.sort_by(|a, b| key(a).cmp(&key(b)));
     let mut retests = Vec::new();
     for p in pools {
         let linked = singles.iter().filter(|s| {
-            s.retest_of.as_deref() == Some(p.tube_id.as_str()) || s.collected_at.millis() >= p.collected_at.millis()
+            s.retest_of.as_deref() == Some(p.tube_id.as_str())
+                || s.collected_at.millis() >= p.collected_at.millis()
         });
-        let negative = linked.clone().find(|s| s.interpretation == Interpretation::Negative);
-        let linked_positive = linked.clone().find(|s| s.interpretation == Interpretation::Positive);
-        let what = if p.interpretation == Interpretation::Positive { "tested positive" } else { "was inconclusive" };
+        let negative = linked
+            .clone()
+            .find(|s| s.interpretation == Interpretation::Negative);
+        let linked_positive = linked
+            .clone()
+            .find(|s| s.interpretation == Interpretation::Positive);
+        let what = if p.interpretation == Interpretation::Positive {
+            "tested positive"
+        } else {
+            "was inconclusive"
+        };
         let a = new_alert(
             AlertKind::PoolRetest,
             &p.tube_id,
@@ -116,16 +130,23 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
             ),
             evidence(p),
         );
-        let (status, by) = if let Some(s) = linked_positive.or(first_positive.filter(|_| positive.is_some())) {
-            alerts.push(superseded(a, &ht_id));
-            (RetestStatus::Positive, Some(*s))
-        } else if let Some(s) = negative {
-            alerts.push(resolved(a, format!("single-tube retest negative (tube {}): control lifted", s.tube_id)));
-            (RetestStatus::Negative, Some(*s))
-        } else {
-            alerts.push(a);
-            (RetestStatus::Pending, None)
-        };
+        let (status, by) =
+            if let Some(s) = linked_positive.or(first_positive.filter(|_| positive.is_some())) {
+                alerts.push(superseded(a, &ht_id));
+                (RetestStatus::Positive, Some(*s))
+            } else if let Some(s) = negative {
+                alerts.push(resolved(
+                    a,
+                    format!(
+                        "single-tube retest negative (tube {}): control lifted",
+                        s.tube_id
+                    ),
+                ));
+                (RetestStatus::Negative, Some(*s))
+            } else {
+                alerts.push(a);
+                (RetestStatus::Pending, None)
+            };
         retests.push(PoolRetest {
             pool_tube_id: p.tube_id.clone(),
             status,
@@ -135,7 +156,10 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
     }
 
     // Rule 5: an inconclusive single tube needs a parallel retest with another kit.
-    for s in singles.iter().filter(|o| o.interpretation == Interpretation::Inconclusive) {
+    for s in singles
+        .iter()
+        .filter(|o| o.interpretation == Interpretation::Inconclusive)
+    {
         let a = new_alert(
             AlertKind::ParallelRetest,
             &s.tube_id,
@@ -150,7 +174,8 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
             evidence(s),
         );
         let later_negative = singles.iter().find(|o| {
-            o.collected_at.millis() > s.collected_at.millis() && o.interpretation == Interpretation::Negative
+            o.collected_at.millis() > s.collected_at.millis()
+                && o.interpretation == Interpretation::Negative
         });
         alerts.push(if positive.is_some() {
             superseded(a, &ht_id)
@@ -162,7 +187,11 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
     }
 
     // Rule 6: an invalid tube (internal control failed) needs a resample.
-    let mut invalid: Vec<&Observation> = st.obs.iter().filter(|o| o.interpretation == Interpretation::Invalid).collect();
+    let mut invalid: Vec<&Observation> = st
+        .obs
+        .iter()
+        .filter(|o| o.interpretation == Interpretation::Invalid)
+        .collect();
     invalid.sort_by(|a, b| key(a).cmp(&key(b)));
     for i in invalid {
         let a = new_alert(
@@ -181,12 +210,22 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
         let later = st
             .obs
             .iter()
-            .filter(|o| o.collected_at.millis() > i.collected_at.millis() && o.interpretation != Interpretation::Invalid)
+            .filter(|o| {
+                o.collected_at.millis() > i.collected_at.millis()
+                    && o.interpretation != Interpretation::Invalid
+            })
             .min_by_key(|o| (o.collected_at.millis(), o.tube_id.as_str()));
         alerts.push(if positive.is_some() {
             superseded(a, &ht_id)
         } else if let Some(l) = later {
-            resolved(a, format!("resampled: tube {} is {}", l.tube_id, l.interpretation.as_str()))
+            resolved(
+                a,
+                format!(
+                    "resampled: tube {} is {}",
+                    l.tube_id,
+                    l.interpretation.as_str()
+                ),
+            )
         } else {
             a
         });
@@ -217,7 +256,11 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
             ),
             ev,
         );
-        alerts.push(if positive.is_some() { superseded(a, &ht_id) } else { a });
+        alerts.push(if positive.is_some() {
+            superseded(a, &ht_id)
+        } else {
+            a
+        });
     }
 
     Derived {

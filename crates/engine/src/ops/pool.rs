@@ -38,7 +38,15 @@ impl PoolOp {
     }
 
     /// A pool tube was decided (or re-decided after a correction).
-    pub fn on_decided(&mut self, pool: String, members: Vec<String>, flagged: bool, region: Region, at: Timestamp, ob: &mut Outbox) {
+    pub fn on_decided(
+        &mut self,
+        pool: String,
+        members: Vec<String>,
+        flagged: bool,
+        region: Region,
+        at: Timestamp,
+        ob: &mut Outbox,
+    ) {
         if !flagged && !self.pools.contains_key(&pool) {
             return;
         }
@@ -48,6 +56,7 @@ impl PoolOp {
     }
 
     /// A member's retest standing changed.
+    #[allow(clippy::too_many_arguments)]
     pub fn on_retest(
         &mut self,
         pool: String,

@@ -144,7 +144,13 @@ impl TubeOp {
     }
 
     /// A timer registered by this operator fired at watermark time `due`.
-    pub fn on_timer(&mut self, kind: TimerKind, tube_id: &str, cfg: &EngineConfig, ob: &mut Outbox) {
+    pub fn on_timer(
+        &mut self,
+        kind: TimerKind,
+        tube_id: &str,
+        cfg: &EngineConfig,
+        ob: &mut Outbox,
+    ) {
         let Some(st) = self.tubes.get_mut(tube_id) else {
             return;
         };
@@ -152,7 +158,9 @@ impl TubeOp {
         let fired_at = match kind {
             TimerKind::Orphan => match (&st.manifest, &st.result, st.orphan_at) {
                 (None, Some(r), None) => {
-                    let at = r.reported_at.plus_millis(minutes(d.orphan_result_after_min));
+                    let at = r
+                        .reported_at
+                        .plus_millis(minutes(d.orphan_result_after_min));
                     st.orphan_at = Some(at);
                     at
                 }
@@ -168,7 +176,9 @@ impl TubeOp {
             },
             TimerKind::ResultMissing => match (&st.result, &st.manifest, st.missing_at) {
                 (None, Some(m), None) => {
-                    let at = m.collected_at.plus_millis(minutes(d.result_missing_after_min));
+                    let at = m
+                        .collected_at
+                        .plus_millis(minutes(d.result_missing_after_min));
                     st.missing_at = Some(at);
                     at
                 }
@@ -187,7 +197,9 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
     };
     st.revision += 1;
     let interpretation = cfg.ct_rules.interpret(r);
-    let received_at = r.received_at.or(st.receipt.as_ref().map(|rc| rc.received_at));
+    let received_at = r
+        .received_at
+        .or(st.receipt.as_ref().map(|rc| rc.received_at));
     ob.effects.push(Effect::TubeResult(TubeResultRow {
         tube_id: m.tube_id.clone(),
         tube_kind: m.kind,
@@ -277,7 +289,10 @@ fn reconcile_alerts(st: &mut TubeState, now: Timestamp, ob: &mut Outbox) {
             format!("Result for tube {tube_id} has no manifest: nobody can be told their result until the sampling point sends it."),
         );
         desired.push(match &st.manifest {
-            Some(m) => resolved(a, format!("manifest arrived (collected {})", m.collected_at)),
+            Some(m) => resolved(
+                a,
+                format!("manifest arrived (collected {})", m.collected_at),
+            ),
             None => a,
         });
     }
@@ -303,5 +318,6 @@ fn reconcile_alerts(st: &mut TubeState, now: Timestamp, ob: &mut Outbox) {
             None => a,
         });
     }
-    st.book.reconcile(desired, now, "no longer warranted", ob.effects);
+    st.book
+        .reconcile(desired, now, "no longer warranted", ob.effects);
 }

@@ -30,7 +30,13 @@ pub fn manifest(tube: &str, kind: &str, at: &str, members: Vec<serde_json::Value
     manifest_with(tube, kind, at, members, None)
 }
 
-pub fn manifest_with(tube: &str, kind: &str, at: &str, members: Vec<serde_json::Value>, retest_of: Option<&str>) -> Record {
+pub fn manifest_with(
+    tube: &str,
+    kind: &str,
+    at: &str,
+    members: Vec<serde_json::Value>,
+    retest_of: Option<&str>,
+) -> Record {
     let mut v = json!({"tube_id": tube, "kind": kind, "collected_at": t(at), "site_id": "SITE-1",
         "region": {"district": "Chaoyang", "street": "Nanhu", "community": "Yuanyi"}, "members": members});
     if let Some(of) = retest_of {
@@ -40,15 +46,24 @@ pub fn manifest_with(tube: &str, kind: &str, at: &str, members: Vec<serde_json::
 }
 
 pub fn result(tube: &str, at: &str, ct: serde_json::Value) -> Record {
-    rec(RecordKind::Result, json!({"tube_id": tube, "lab_id": "LAB-A", "reported_at": t(at), "kit": "KIT-1", "ct": ct}))
+    rec(
+        RecordKind::Result,
+        json!({"tube_id": tube, "lab_id": "LAB-A", "reported_at": t(at), "kit": "KIT-1", "ct": ct}),
+    )
 }
 
 pub fn corrected(tube: &str, at: &str, ct: serde_json::Value) -> Record {
-    rec(RecordKind::Result, json!({"tube_id": tube, "lab_id": "LAB-A", "reported_at": t(at), "kit": "KIT-1", "ct": ct, "status": "corrected"}))
+    rec(
+        RecordKind::Result,
+        json!({"tube_id": tube, "lab_id": "LAB-A", "reported_at": t(at), "kit": "KIT-1", "ct": ct, "status": "corrected"}),
+    )
 }
 
 pub fn receipt(tube: &str, at: &str) -> Record {
-    rec(RecordKind::Receipt, json!({"tube_id": tube, "lab_id": "LAB-A", "received_at": t(at)}))
+    rec(
+        RecordKind::Receipt,
+        json!({"tube_id": tube, "lab_id": "LAB-A", "received_at": t(at)}),
+    )
 }
 
 pub fn pos() -> serde_json::Value {
@@ -65,14 +80,18 @@ pub fn invalid() -> serde_json::Value {
 }
 
 pub fn rec(kind: RecordKind, v: serde_json::Value) -> Record {
-    decode_record(kind, v.to_string().as_bytes(), 1 << 20).unwrap_or_else(|e| panic!("bad test record {v}: {e}"))
+    decode_record(kind, v.to_string().as_bytes(), 1 << 20)
+        .unwrap_or_else(|e| panic!("bad test record {v}: {e}"))
 }
 
 /// Runs records through a fresh engine; returns effects and dispositions.
 pub fn run_with(cfg: EngineConfig, records: Vec<Record>) -> (Vec<Effect>, Vec<Disposition>) {
     let mut engine = Engine::new(cfg);
     let mut out = Vec::new();
-    let d = records.into_iter().map(|r| engine.handle(r, &mut out)).collect();
+    let d = records
+        .into_iter()
+        .map(|r| engine.handle(r, &mut out))
+        .collect();
     (out, d)
 }
 
@@ -96,7 +115,11 @@ pub fn finals(effects: &[Effect]) -> BTreeMap<String, Alert> {
     let mut m: BTreeMap<String, Alert> = BTreeMap::new();
     for a in alerts(effects) {
         let expected = m.get(&a.alert_id).map_or(1, |p| p.version + 1);
-        assert_eq!(a.version, expected, "versions of {} must count up by one", a.alert_id);
+        assert_eq!(
+            a.version, expected,
+            "versions of {} must count up by one",
+            a.alert_id
+        );
         m.insert(a.alert_id.clone(), a.clone());
     }
     m
@@ -112,7 +135,11 @@ pub fn of(f: &BTreeMap<String, Alert>, kind: AlertKind, person: Option<u32>) -> 
 
 pub fn one(f: &BTreeMap<String, Alert>, kind: AlertKind, person: u32) -> Alert {
     let v = of(f, kind, Some(person));
-    assert_eq!(v.len(), 1, "expected one {kind:?} for person {person}, got {v:#?}");
+    assert_eq!(
+        v.len(),
+        1,
+        "expected one {kind:?} for person {person}, got {v:#?}"
+    );
     v.into_iter().next().unwrap()
 }
 

@@ -1,0 +1,65 @@
+//! Helpers for the end-to-end tests: run the real `pooltrace` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const KEY: &str = "test-pseudonym-key-0123456789";
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pooltrace"));
+    c.env("POOLTRACE_PSEUDONYM_KEY", KEY);
+    c
+}
+
+pub fn conformance(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/conformance")
+        .join(name)
+}
+
+/// Runs `pooltrace run` with the given inputs (kind, path) into `out`.
+pub fn run(inputs: &[(&str, &Path)], out: &Path) -> Output {
+    let mut c = bin();
+    c.arg("run").arg("--out").arg(out);
+    for (kind, path) in inputs {
+        c.arg(format!("--{kind}")).arg(path);
+    }
+    let o = c.stdin(Stdio::null()).output().expect("run pooltrace");
+    assert!(
+        o.status.success(),
+        "pooltrace run failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+pub fn read_ndjson(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+pub fn summary(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+/// Every file below `dir` ending in `suffix`.
+pub fn files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(suffix) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
