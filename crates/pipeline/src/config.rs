@@ -71,10 +71,11 @@ impl Config {
                     path: path.display().to_string(),
                     source,
                 })?;
-                let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
-                    origin: path.display().to_string(),
-                    message: e.to_string(),
-                })?;
+                let table: toml::Table =
+                    toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+                        origin: path.display().to_string(),
+                        message: e.to_string(),
+                    })?;
                 (table, path.display().to_string())
             }
             None => (toml::Table::new(), "defaults".to_string()),
@@ -94,18 +95,25 @@ impl Config {
         let origin = if overridden.is_empty() {
             origin
         } else {
-            format!("{origin} with environment overrides {}", overridden.join(", "))
+            format!(
+                "{origin} with environment overrides {}",
+                overridden.join(", ")
+            )
         };
-        let config: Config = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Invalid {
-                origin: origin.clone(),
+        let config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                    origin: origin.clone(),
+                    message: e.to_string(),
+                })?;
+        config
+            .parquet
+            .validate()
+            .map_err(|e| ConfigError::Invalid {
+                origin,
                 message: e.to_string(),
             })?;
-        config.parquet.validate().map_err(|e| ConfigError::Invalid {
-            origin,
-            message: e.to_string(),
-        })?;
         Ok(config)
     }
 }
@@ -152,8 +160,14 @@ mod tests {
         )
         .unwrap();
         let env = vec![
-            ("POOLTRACE__ENGINE__DEADLINES__POOL_RETEST_MIN".to_string(), "75".to_string()),
-            ("POOLTRACE_PSEUDONYM_KEY".to_string(), "0123456789abcdef-key".to_string()),
+            (
+                "POOLTRACE__ENGINE__DEADLINES__POOL_RETEST_MIN".to_string(),
+                "75".to_string(),
+            ),
+            (
+                "POOLTRACE_PSEUDONYM_KEY".to_string(),
+                "0123456789abcdef-key".to_string(),
+            ),
             ("PATH".to_string(), "/bin".to_string()),
         ];
         let c = Config::load(Some(&path), env).unwrap();
@@ -161,13 +175,23 @@ mod tests {
         assert_eq!(c.engine.deadlines.pool_retest_min, 75);
         assert_eq!(c.engine.deadlines.hospital_transfer_min, 120);
         assert_eq!(c.engine.ct_rules.kits["KIT-2"].cutoff, 37.0);
-        assert_eq!(c.privacy.pseudonym_key.as_deref(), Some("0123456789abcdef-key"));
+        assert_eq!(
+            c.privacy.pseudonym_key.as_deref(),
+            Some("0123456789abcdef-key")
+        );
     }
 
     #[test]
     fn unknown_keys_are_errors_naming_the_origin() {
-        let env = vec![("POOLTRACE__ENGINE__DEADLINES__POOL_RETST_MIN".to_string(), "75".to_string())];
+        let env = vec![(
+            "POOLTRACE__ENGINE__DEADLINES__POOL_RETST_MIN".to_string(),
+            "75".to_string(),
+        )];
         let e = Config::load(None, env).unwrap_err().to_string();
-        assert!(e.contains("pool_retst_min") && e.contains("POOLTRACE__ENGINE__DEADLINES__POOL_RETST_MIN"), "{e}");
+        assert!(
+            e.contains("pool_retst_min")
+                && e.contains("POOLTRACE__ENGINE__DEADLINES__POOL_RETST_MIN"),
+            "{e}"
+        );
     }
 }

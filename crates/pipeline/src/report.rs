@@ -46,14 +46,31 @@ impl fmt::Display for RunReport {
         let e = &self.engine;
         let secs = self.elapsed_secs.max(1e-9);
         writeln!(f, "pooltrace run summary")?;
-        let reads: Vec<String> = self.lines_read.iter().map(|(k, v)| format!("{k}s {v}")).collect();
-        writeln!(f, "  records read      {} ({})", self.lines_total(), reads.join(", "))?;
-        let dead: Vec<String> = self.dead_letters.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let reads: Vec<String> = self
+            .lines_read
+            .iter()
+            .map(|(k, v)| format!("{k}s {v}"))
+            .collect();
+        writeln!(
+            f,
+            "  records read      {} ({})",
+            self.lines_total(),
+            reads.join(", ")
+        )?;
+        let dead: Vec<String> = self
+            .dead_letters
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
         writeln!(
             f,
             "  rejected          {}{}",
             self.dead_total(),
-            if dead.is_empty() { String::new() } else { format!(" ({})", dead.join(", ")) }
+            if dead.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", dead.join(", "))
+            }
         )?;
         writeln!(
             f,
@@ -71,16 +88,33 @@ impl fmt::Display for RunReport {
             e.people_pending,
             e.people_positive
         )?;
-        let alerts: Vec<String> = e.alerts_raised.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let alerts: Vec<String> = e
+            .alerts_raised
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
         writeln!(
             f,
             "  alerts raised     {}{}",
             e.alerts_raised.values().sum::<u64>(),
-            if alerts.is_empty() { String::new() } else { format!(" ({})", alerts.join(", ")) }
+            if alerts.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", alerts.join(", "))
+            }
         )?;
         writeln!(f, "  alert records     {}", e.alert_records)?;
-        let rows: Vec<String> = self.parquet_rows.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        writeln!(f, "  parquet           {} files ({})", self.parquet_files, rows.join(", "))?;
+        let rows: Vec<String> = self
+            .parquet_rows
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        writeln!(
+            f,
+            "  parquet           {} files ({})",
+            self.parquet_files,
+            rows.join(", ")
+        )?;
         write!(
             f,
             "  throughput        {:.2} s, {:.0} records/s, {:.0} people/s",

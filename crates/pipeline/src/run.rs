@@ -26,11 +26,20 @@ pub enum RunError {
     #[error("pseudonym key: {0}")]
     BadPseudonymKey(ParquetError),
     #[error("cannot open {path}: {source}")]
-    Open { path: String, source: std::io::Error },
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("reading {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("writing {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("output directory {path} is not empty and was not written by pooltrace; choose an empty or new directory")]
     ForeignOutDir { path: String },
     #[error("parquet: {0}")]
@@ -68,7 +77,11 @@ pub fn prepare_out_dir(out: &Path) -> Result<(), RunError> {
         }
     }
     std::fs::create_dir_all(out).map_err(werr)?;
-    std::fs::write(out.join(OUT_MARKER), "written by pooltrace; a new run replaces this directory's outputs\n").map_err(werr)
+    std::fs::write(
+        out.join(OUT_MARKER),
+        "written by pooltrace; a new run replaces this directory's outputs\n",
+    )
+    .map_err(werr)
 }
 
 /// The engine with its sinks: what `run` and `demo` drive.
@@ -86,15 +99,21 @@ pub struct Pipeline {
 impl Pipeline {
     /// Opens the sinks in `out` (see [`prepare_out_dir`]).
     pub fn create(cfg: &Config, out: &Path) -> Result<Self, RunError> {
-        let key = cfg.privacy.pseudonym_key.as_deref().ok_or(RunError::MissingPseudonymKey)?;
+        let key = cfg
+            .privacy
+            .pseudonym_key
+            .as_deref()
+            .ok_or(RunError::MissingPseudonymKey)?;
         let key = PseudonymKey::new(key.as_bytes()).map_err(RunError::BadPseudonymKey)?;
         prepare_out_dir(out)?;
         let create = |name: &str| {
             let path = out.join(name);
-            File::create(&path).map(BufWriter::new).map_err(|source| RunError::Write {
-                path: path.display().to_string(),
-                source,
-            })
+            File::create(&path)
+                .map(BufWriter::new)
+                .map_err(|source| RunError::Write {
+                    path: path.display().to_string(),
+                    source,
+                })
         };
         Ok(Pipeline {
             engine: Engine::new(cfg.engine.clone()),
@@ -125,12 +144,14 @@ impl Pipeline {
             _ => None,
         };
         if let Some(rejection) = raw {
-            let raw = serde_json::to_vec(&match record {
-                Record::Manifest(m) => serde_json::to_value(m),
-                Record::Result(r) => serde_json::to_value(r),
-                Record::Receipt(r) => serde_json::to_value(r),
-            }
-            .unwrap_or_default())
+            let raw = serde_json::to_vec(
+                &match record {
+                    Record::Manifest(m) => serde_json::to_value(m),
+                    Record::Result(r) => serde_json::to_value(r),
+                    Record::Receipt(r) => serde_json::to_value(r),
+                }
+                .unwrap_or_default(),
+            )
             .unwrap_or_default();
             self.dead_letter(DeadLetter::from_rejection(origin, &rejection, raw))?;
         }
@@ -138,7 +159,9 @@ impl Pipeline {
             match e {
                 Effect::Alert(a) => {
                     let path = self.out.join("alerts.ndjson").display().to_string();
-                    self.alerts.write(a).map_err(|source| RunError::Write { path, source })?;
+                    self.alerts
+                        .write(a)
+                        .map_err(|source| RunError::Write { path, source })?;
                     self.parquet.write_alert(a)?;
                 }
                 Effect::TubeResult(t) => self.parquet.write_tube_result(t)?,
@@ -169,13 +192,19 @@ impl Pipeline {
     /// Flushes every sink and returns the report (also written as `summary.json`).
     pub fn finish(self) -> Result<RunReport, RunError> {
         let mut report = self.report;
-        let a_err = RunError::Write { path: self.out.join("alerts.ndjson").display().to_string(), source: std::io::Error::other("") };
+        let a_err = RunError::Write {
+            path: self.out.join("alerts.ndjson").display().to_string(),
+            source: std::io::Error::other(""),
+        };
         self.alerts.finish().map_err(|source| match a_err {
             RunError::Write { path, .. } => RunError::Write { path, source },
             other => other,
         })?;
         let dpath = self.out.join("dead_letters.ndjson").display().to_string();
-        self.dead.finish().map_err(|source| RunError::Write { path: dpath, source })?;
+        self.dead.finish().map_err(|source| RunError::Write {
+            path: dpath,
+            source,
+        })?;
         let stats = self.parquet.finish()?;
         for t in Table::ALL {
             report.parquet_rows.insert(t.name(), stats.table(t).rows);
@@ -199,7 +228,10 @@ fn open(path: &Path, stdin_used: &mut bool) -> Result<Box<dyn BufRead>, RunError
             return Err(RunError::StdinTwice);
         }
         *stdin_used = true;
-        return Ok(Box::new(BufReader::with_capacity(1 << 20, std::io::stdin())));
+        return Ok(Box::new(BufReader::with_capacity(
+            1 << 20,
+            std::io::stdin(),
+        )));
     }
     let f = File::open(path).map_err(|source| RunError::Open {
         path: path.display().to_string(),
@@ -220,7 +252,12 @@ pub fn run_files(cfg: &Config, inputs: &Inputs, out: &Path) -> Result<RunReport,
     ] {
         if let Some(p) = path {
             let reader = open(p, &mut stdin_used)?;
-            sources.push(NdjsonSource::new(kind, p.display().to_string(), reader, cfg.input.max_record_bytes));
+            sources.push(NdjsonSource::new(
+                kind,
+                p.display().to_string(),
+                reader,
+                cfg.input.max_record_bytes,
+            ));
         }
     }
     let mut pipeline = Pipeline::create(cfg, out)?;

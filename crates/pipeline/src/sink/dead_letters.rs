@@ -44,7 +44,12 @@ pub struct DeadLetter {
 
 impl DeadLetter {
     /// A record that failed decoding or validation.
-    pub fn from_record_error(origin: Origin, error: &RecordError, raw: Vec<u8>, raw_bytes: usize) -> Self {
+    pub fn from_record_error(
+        origin: Origin,
+        error: &RecordError,
+        raw: Vec<u8>,
+        raw_bytes: usize,
+    ) -> Self {
         Self::new(origin, error.code(), error.to_string(), raw, raw_bytes)
     }
 
@@ -54,7 +59,13 @@ impl DeadLetter {
         Self::new(origin, rejection.code(), rejection.to_string(), raw, n)
     }
 
-    fn new(origin: Origin, code: &'static str, reason: String, raw: Vec<u8>, raw_bytes: usize) -> Self {
+    fn new(
+        origin: Origin,
+        code: &'static str,
+        reason: String,
+        raw: Vec<u8>,
+        raw_bytes: usize,
+    ) -> Self {
         let raw_truncated = raw.len() < raw_bytes;
         let (raw, raw_lossy) = match String::from_utf8(raw) {
             Ok(s) => (s, false),

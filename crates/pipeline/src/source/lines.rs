@@ -12,7 +12,11 @@ pub enum Line<'a> {
     /// A line within the limit (without its `\n` / `\r\n`).
     Record { line_no: u64, bytes: &'a [u8] },
     /// A line over the limit: its length and its first bytes.
-    TooLong { line_no: u64, len: usize, prefix: &'a [u8] },
+    TooLong {
+        line_no: u64,
+        len: usize,
+        prefix: &'a [u8],
+    },
 }
 
 /// Splits a byte stream into lines, 1-based line numbers.
@@ -96,8 +100,14 @@ mod tests {
         let mut out = Vec::new();
         while let Some(l) = r.next_line(&mut blank).unwrap() {
             out.push(match l {
-                Line::Record { line_no, bytes } => format!("{line_no}:{}", String::from_utf8_lossy(bytes)),
-                Line::TooLong { line_no, len, prefix } => format!("{line_no}:long {len} {}", prefix.len()),
+                Line::Record { line_no, bytes } => {
+                    format!("{line_no}:{}", String::from_utf8_lossy(bytes))
+                }
+                Line::TooLong {
+                    line_no,
+                    len,
+                    prefix,
+                } => format!("{line_no}:long {len} {}", prefix.len()),
             });
         }
         (out, blank)
@@ -115,6 +125,12 @@ mod tests {
         let mut input = vec![b'x'; 10 << 20];
         input.extend_from_slice(b"\nok\n");
         let (lines, _) = all(&input, 1 << 20);
-        assert_eq!(lines, vec![format!("1:long {} {}", 10 << 20, KEEP_PREFIX), "2:ok".to_string()]);
+        assert_eq!(
+            lines,
+            vec![
+                format!("1:long {} {}", 10 << 20, KEEP_PREFIX),
+                "2:ok".to_string()
+            ]
+        );
     }
 }

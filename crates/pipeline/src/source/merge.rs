@@ -67,7 +67,13 @@ impl<R: BufRead> EventTimeMerge<R> {
             .iter()
             .enumerate()
             .filter_map(|(i, h)| h.as_ref().map(|p| (i, p)))
-            .min_by_key(|(i, p)| (p.record.event_time().millis(), tie_rank(p.record.kind()), *i))
+            .min_by_key(|(i, p)| {
+                (
+                    p.record.event_time().millis(),
+                    tie_rank(p.record.kind()),
+                    *i,
+                )
+            })
             .map(|(i, _)| i);
         Ok(best.and_then(|i| self.heads[i].take()).map(Item::Record))
     }

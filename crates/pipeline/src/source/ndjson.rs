@@ -28,7 +28,12 @@ pub struct NdjsonSource<R> {
 
 impl<R: BufRead> NdjsonSource<R> {
     /// `name` is how dead letters name the source (a path, or `-` for stdin).
-    pub fn new(kind: RecordKind, name: impl Into<String>, reader: R, max_record_bytes: usize) -> Self {
+    pub fn new(
+        kind: RecordKind,
+        name: impl Into<String>,
+        reader: R,
+        max_record_bytes: usize,
+    ) -> Self {
         NdjsonSource {
             kind,
             name: name.into(),
@@ -56,9 +61,20 @@ impl<R: BufRead> NdjsonSource<R> {
                 line_no,
                 decode_record(kind, bytes, self.max).map_err(|e| (e, bytes.to_vec(), bytes.len())),
             ),
-            Line::TooLong { line_no, len, prefix } => (
+            Line::TooLong {
                 line_no,
-                Err((RecordError::TooLong { len, limit: self.max }, prefix.to_vec(), len)),
+                len,
+                prefix,
+            } => (
+                line_no,
+                Err((
+                    RecordError::TooLong {
+                        len,
+                        limit: self.max,
+                    },
+                    prefix.to_vec(),
+                    len,
+                )),
             ),
         };
         let origin = Origin::File {
@@ -68,7 +84,9 @@ impl<R: BufRead> NdjsonSource<R> {
         };
         Ok(Some(match result {
             Ok(record) => Ok(Parsed { record, origin }),
-            Err((error, raw, raw_len)) => Err(DeadLetter::from_record_error(origin, &error, raw, raw_len)),
+            Err((error, raw, raw_len)) => {
+                Err(DeadLetter::from_record_error(origin, &error, raw, raw_len))
+            }
         }))
     }
 }

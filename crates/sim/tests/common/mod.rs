@@ -1,0 +1,40 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use pooltrace_model::{LabResult, Manifest, Receipt, Record};
+use pooltrace_sim::{City, SimConfig, SimRecord};
+
+/// A city of `people` with the default config and `seed`.
+pub fn city(people: u32, seed: u64) -> City {
+    City::generate(&SimConfig {
+        people,
+        seed,
+        ..SimConfig::default()
+    })
+    .expect("valid config")
+}
+
+/// Four binomial standard deviations of a count of `n` trials at rate `p`.
+pub fn four_sd(n: f64, p: f64) -> f64 {
+    4.0 * (n * p * (1.0 - p)).sqrt()
+}
+
+/// The records of round 0 split by stream, with their entry times.
+#[derive(Default)]
+pub struct Split {
+    pub manifests: Vec<(i64, Manifest)>,
+    pub results: Vec<(i64, LabResult)>,
+    pub receipts: Vec<(i64, Receipt)>,
+}
+
+pub fn split(records: impl IntoIterator<Item = SimRecord>) -> Split {
+    let mut s = Split::default();
+    for r in records {
+        match r.record {
+            Record::Manifest(m) => s.manifests.push((r.emit_at, m)),
+            Record::Result(x) => s.results.push((r.emit_at, x)),
+            Record::Receipt(x) => s.receipts.push((r.emit_at, x)),
+        }
+    }
+    s
+}
