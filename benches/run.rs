@@ -1,0 +1,103 @@
+//! `pooltrace run` throughput on NDJSON: N people in 10-in-1 pools (1 % of
+//! pools positive, each re-tested in single tubes), end to end in this
+//! process: read, merge, validate, engine, alerts, dead letters, Parquet.
+//!
+//! Baseline in the same process: reading and validating the same files
+//! (decode only). Prints people/s for both, the ratio, and peak RSS.
+//!
+//!     cargo bench --bench run -- [PEOPLE]      (default 1000000)
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::time::Instant;
+
+use pooltrace_model::{decode_record, resident_id_check_char, RecordKind};
+use pooltrace_pipeline::{run_files, Config, Inputs};
+
+fn rid(n: u64) -> String {
+    let first17 = format!("3101041980{:07}", n);
+    let c = resident_id_check_char(first17.as_bytes()).expect("17 digits");
+    format!("{first17}{}", c as char)
+}
+
+fn generate(dir: &Path, people: u64) {
+    let (mut m, mut r) = (String::new(), String::new());
+    let pools = people / 10;
+    for p in 0..pools {
+        let minute = p * 600 / pools;
+        let at = format!("2022-04-04T{:02}:{:02}:00+08:00", 6 + minute / 60, minute % 60);
+        let rep = format!("2022-04-04T{:02}:{:02}:00+08:00", 10 + minute / 60, minute % 60);
+        m.push_str(&format!(r#"{{"tube_id":"P{p:08}","kind":"pool","collected_at":"{at}","site_id":"SITE-{}","region":{{"district":"D{}","street":"S{}","community":"C{}"}},"members":["#, p % 500, p % 16, p % 200, p % 5000));
+        for i in 0..10 {
+            let n = p * 10 + i;
+            if i > 0 {
+                m.push(',');
+            }
+            write!(m, r#"{{"person_id":"{}","name":"Person {n}","phone":"138{:08}","address":{{"compound":"C{}","building":"{}","unit":"1","room":"{}"}}}}"#, rid(n), n, p % 5000, p % 50, n % 1000).unwrap();
+        }
+        m.push_str("]}\n");
+        let positive = p % 100 == 7;
+        let ct = if positive { r#"{"ORF1ab":30.1,"N":31.2,"IC":27.0}"# } else { r#"{"IC":27.4}"# };
+        writeln!(r, r#"{{"tube_id":"P{p:08}","lab_id":"LAB-{}","reported_at":"{rep}","kit":"KIT-1","ct":{ct}}}"#, p % 8).unwrap();
+    }
+    std::fs::write(dir.join("manifests.ndjson"), m).unwrap();
+    std::fs::write(dir.join("results.ndjson"), r).unwrap();
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn decode_only(dir: &Path) -> u64 {
+    let mut n = 0;
+    for (file, kind) in [("manifests.ndjson", RecordKind::Manifest), ("results.ndjson", RecordKind::Result)] {
+        let f = BufReader::with_capacity(1 << 20, std::fs::File::open(dir.join(file)).unwrap());
+        for line in f.split(b'\n') {
+            let line = line.unwrap();
+            if decode_record(kind, &line, 1 << 20).is_ok() {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+fn main() {
+    let people: u64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    generate(dir.path(), people);
+    eprintln!("generated {people} people in {:.1} s", t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    let decoded = decode_only(dir.path());
+    let baseline = t.elapsed().as_secs_f64();
+
+    let mut cfg = Config::default();
+    cfg.privacy.pseudonym_key = Some("bench-key-0123456789abcdef".into());
+    let inputs = Inputs {
+        manifests: Some(dir.path().join("manifests.ndjson")),
+        results: Some(dir.path().join("results.ndjson")),
+        receipts: None,
+    };
+    let t = Instant::now();
+    let report = run_files(&cfg, &inputs, &dir.path().join("out")).unwrap();
+    let full = t.elapsed().as_secs_f64();
+    assert_eq!(report.people_in_manifests, people);
+    println!("people                 {people}");
+    println!("decode only (baseline) {:.2} s  {:>10.0} people/s  ({decoded} records)", baseline, people as f64 / baseline);
+    println!("run end to end         {:.2} s  {:>10.0} people/s", full, people as f64 / full);
+    println!("ratio run/baseline     {:.2}", baseline / full);
+    println!("peak RSS               {:.0} MiB", peak_rss_mib());
+    println!("state held at end      tubes {}, people {}, pools {}, households {}", report.engine.state_sizes.0, report.engine.state_sizes.1, report.engine.state_sizes.2, report.engine.state_sizes.3);
+}
