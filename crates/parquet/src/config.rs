@@ -25,6 +25,8 @@ pub struct ParquetConfig {
     /// partition.
     pub row_group_rows: usize,
     /// zstd compression level, 1 (fastest) to 22 (smallest); default 3.
+    /// Pseudonym key columns always use level 1: they are random hex, where
+    /// higher levels cost time and find nothing more to compress.
     pub zstd_level: i32,
 }
 
@@ -74,12 +76,20 @@ mod tests {
             max_rows_per_file: 0,
             ..ParquetConfig::default()
         };
-        assert!(zero_rows.validate().unwrap_err().to_string().contains("max_rows_per_file"));
+        assert!(zero_rows
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("max_rows_per_file"));
         let zero_group = ParquetConfig {
             row_group_rows: 0,
             ..ParquetConfig::default()
         };
-        assert!(zero_group.validate().unwrap_err().to_string().contains("row_group_rows"));
+        assert!(zero_group
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("row_group_rows"));
         let level = ParquetConfig {
             zstd_level: 23,
             ..ParquetConfig::default()

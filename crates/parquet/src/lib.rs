@@ -9,7 +9,9 @@
 //!
 //! **Privacy.** Person ids are replaced by `person_key`, a keyed hash
 //! ([`PseudonymKey`]); names, phones and addresses are never written.
-//! Geography is kept to district, street and community.
+//! Geography is kept to district, street and community. An alert's
+//! `reason` is copied as is: the engine generates it from templates and
+//! guarantees it holds no person id, name, phone or address.
 //!
 //! **Layout.** `OUT/TABLE/date=YYYY-MM-DD/district=<district>/part-00000.parquet`:
 //! hive partitions by the local date of the row's event time (in the offset
@@ -39,6 +41,7 @@
 
 mod config;
 mod error;
+mod files;
 mod partition;
 mod pseudonym;
 mod sink;

@@ -81,9 +81,15 @@ mod tests {
     #[test]
     fn paths() {
         let p = partition_dir(Table::Alerts, "2022-05-10", Some("Xi/cheng"));
-        assert_eq!(p, PathBuf::from("alerts/date=2022-05-10/district=Xi%2Fcheng"));
+        assert_eq!(
+            p,
+            PathBuf::from("alerts/date=2022-05-10/district=Xi%2Fcheng")
+        );
         let p = partition_dir(Table::Alerts, "2022-05-10", None);
-        assert_eq!(p, PathBuf::from("alerts/date=2022-05-10/district=__HIVE_DEFAULT_PARTITION__"));
+        assert_eq!(
+            p,
+            PathBuf::from("alerts/date=2022-05-10/district=__HIVE_DEFAULT_PARTITION__")
+        );
     }
 
     #[test]
@@ -103,9 +109,15 @@ mod tests {
         // 01:00 at +08:00 is 17:00 the day before in UTC.
         let late = Timestamp::parse("2022-05-10T01:00:00+08:00").unwrap();
         let same_instant_utc = Timestamp::from_millis(late.millis(), 0);
-        assert_eq!(local_day(same_instant_utc).unwrap() + 1, local_day(late).unwrap());
+        assert_eq!(
+            local_day(same_instant_utc).unwrap() + 1,
+            local_day(late).unwrap()
+        );
         let before_midnight = Timestamp::parse("2022-05-09T23:59:59.999+08:00").unwrap();
-        assert_eq!(local_day(before_midnight).unwrap() + 1, local_day(late).unwrap());
+        assert_eq!(
+            local_day(before_midnight).unwrap() + 1,
+            local_day(late).unwrap()
+        );
         assert_eq!(local_day(Timestamp::from_millis(0, 86_400)), None);
     }
 }

@@ -38,10 +38,11 @@ impl PseudonymKey {
                 min: MIN_KEY_LEN,
             });
         }
-        let mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| ParquetError::KeyTooShort {
-            len: secret.len(),
-            min: MIN_KEY_LEN,
-        })?;
+        let mac =
+            Hmac::<Sha256>::new_from_slice(secret).map_err(|_| ParquetError::KeyTooShort {
+                len: secret.len(),
+                min: MIN_KEY_LEN,
+            })?;
         Ok(PseudonymKey { mac })
     }
 
@@ -53,7 +54,11 @@ impl PseudonymKey {
     }
 
     /// Like [`PseudonymKey::person_key`], without allocating.
-    pub fn person_key_into<'b>(&self, person_id: &str, buf: &'b mut [u8; PERSON_KEY_LEN]) -> &'b str {
+    pub fn person_key_into<'b>(
+        &self,
+        person_id: &str,
+        buf: &'b mut [u8; PERSON_KEY_LEN],
+    ) -> &'b str {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut mac = self.mac.clone();
         mac.update(person_id.as_bytes());
@@ -80,7 +85,10 @@ mod tests {
     #[test]
     fn short_keys_are_refused() {
         let err = PseudonymKey::new(&[7u8; 15]).unwrap_err();
-        assert!(matches!(err, ParquetError::KeyTooShort { len: 15, min: 16 }), "{err}");
+        assert!(
+            matches!(err, ParquetError::KeyTooShort { len: 15, min: 16 }),
+            "{err}"
+        );
         assert!(err.to_string().contains("at least 16 bytes"), "{err}");
         PseudonymKey::new(&[7u8; 16]).unwrap();
     }
@@ -92,7 +100,9 @@ mod tests {
         let id = "22010219610708001X";
         let ka = a.person_key(id);
         assert_eq!(ka.len(), 32);
-        assert!(ka.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(ka
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_eq!(ka, a.person_key(id));
         assert_ne!(ka, b.person_key(id));
         assert_ne!(ka, a.person_key("220102196107090023"));
@@ -106,6 +116,11 @@ mod tests {
         mac.update(b"what do ya want for nothing?");
         let full = mac.finalize().into_bytes();
         let hex: String = full[..16].iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(PseudonymKey::new(key).unwrap().person_key("what do ya want for nothing?"), hex);
+        assert_eq!(
+            PseudonymKey::new(key)
+                .unwrap()
+                .person_key("what do ya want for nothing?"),
+            hex
+        );
     }
 }

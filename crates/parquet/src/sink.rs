@@ -66,7 +66,11 @@ pub struct ParquetSink {
 impl ParquetSink {
     /// A sink writing under `out_dir` (created if missing) with person keys
     /// made by `key`. Fails if `config` is out of range.
-    pub fn create(out_dir: &Path, key: PseudonymKey, config: ParquetConfig) -> Result<Self, ParquetError> {
+    pub fn create(
+        out_dir: &Path,
+        key: PseudonymKey,
+        config: ParquetConfig,
+    ) -> Result<Self, ParquetError> {
         config.validate()?;
         fs::create_dir_all(out_dir).map_err(|source| ParquetError::OutDir {
             path: out_dir.to_path_buf(),
@@ -110,7 +114,9 @@ impl ParquetSink {
         let key = &self.key;
         let district = alert.region.as_ref().map(|r| r.district.as_str());
         self.alerts
-            .append(alert.updated_at, district, &self.stem, |b| b.append(alert, key))
+            .append(alert.updated_at, district, &self.stem, |b| {
+                b.append(alert, key)
+            })
     }
 
     /// Names the files written from now on (including rows already
@@ -128,7 +134,10 @@ impl ParquetSink {
             Some("must be 1-200 bytes long")
         } else if stem.starts_with('.') {
             Some("must not start with '.' (temp files do)")
-        } else if stem.chars().any(|c| c == '/' || c == '\\' || c.is_control()) {
+        } else if stem
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control())
+        {
             Some("must not contain '/', '\\' or control characters")
         } else {
             None
@@ -158,7 +167,9 @@ impl ParquetSink {
 
     /// Rows accepted but not yet in a file that readers can see.
     pub fn pending_rows(&self) -> u64 {
-        self.tube_results.pending_rows() + self.person_outcomes.pending_rows() + self.alerts.pending_rows()
+        self.tube_results.pending_rows()
+            + self.person_outcomes.pending_rows()
+            + self.alerts.pending_rows()
     }
 
     /// What has been written so far.

@@ -9,18 +9,15 @@
 //! a file of that name. A reader never sees a partial file.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
-use std::io::Write as _;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::schema::types::ColumnPath;
+use parquet::file::properties::WriterProperties;
 use pooltrace_model::Timestamp;
 
+use crate::files::{write_atomic, writer_properties};
 use crate::partition::{local_day, partition_dir};
 use crate::tables::RowBuffer;
 use crate::{ParquetConfig, ParquetError, TableStats};
@@ -31,6 +28,9 @@ const INITIAL_ROWS: usize = 1024;
 struct Partition<B> {
     /// Relative to the output directory.
     dir: PathBuf,
+    /// Local day number (when it has one) and district: for the one-entry cache.
+    day: Option<i64>,
+    district: Option<String>,
     rows: B,
     file: Option<ArrowWriter<Vec<u8>>>,
     rows_in_file: usize,
@@ -55,6 +55,9 @@ pub(crate) struct TableWriter<B: RowBuffer> {
     /// (date, districts of that date) by index.
     dates: Vec<(String, Districts)>,
     partitions: Vec<Partition<B>>,
+    /// The partition of the previous row: consecutive rows (members of one
+    /// tube) usually share it, and a hit skips both hash lookups.
+    last: Option<usize>,
     /// Next file number per partition directory under the current stem.
     next_seq: HashMap<PathBuf, u32>,
     stats: TableStats,
@@ -72,6 +75,7 @@ impl<B: RowBuffer> TableWriter<B> {
             date_index: HashMap::new(),
             dates: Vec::new(),
             partitions: Vec::new(),
+            last: None,
             next_seq: HashMap::new(),
             stats: TableStats::default(),
         })
@@ -105,6 +109,7 @@ impl<B: RowBuffer> TableWriter<B> {
             self.close_file(idx, stem)?;
         }
         self.partitions.clear();
+        self.last = None;
         self.dates.clear();
         self.date_index.clear();
         self.days.clear();
@@ -136,7 +141,20 @@ impl<B: RowBuffer> TableWriter<B> {
     }
 
     fn partition(&mut self, when: Timestamp, district: Option<&str>) -> usize {
-        let date = match local_day(when) {
+        let day = local_day(when);
+        if let Some(i) = self.last {
+            let p = &self.partitions[i];
+            if day.is_some() && p.day == day && p.district.as_deref() == district {
+                return i;
+            }
+        }
+        let idx = self.lookup(when, day, district);
+        self.last = Some(idx);
+        idx
+    }
+
+    fn lookup(&mut self, when: Timestamp, day: Option<i64>, district: Option<&str>) -> usize {
+        let date = match day {
             Some(day) => match self.days.get(&day) {
                 Some(&i) => i,
                 None => {
@@ -158,6 +176,8 @@ impl<B: RowBuffer> TableWriter<B> {
         let idx = self.partitions.len();
         self.partitions.push(Partition {
             dir: partition_dir(B::TABLE, date_str, district),
+            day,
+            district: district.map(str::to_owned),
             rows: B::with_capacity(INITIAL_ROWS.min(self.row_group_rows)),
             file: None,
             rows_in_file: 0,
@@ -179,22 +199,32 @@ impl<B: RowBuffer> TableWriter<B> {
         }
         let table = B::TABLE;
         let path = || self.out_dir.join(&part.dir);
-        let batch = part.rows.finish(&self.schema).map_err(|source| ParquetError::Arrow {
-            table,
-            path: path(),
-            source,
-        })?;
+        let batch = part
+            .rows
+            .finish(&self.schema)
+            .map_err(|source| ParquetError::Arrow {
+                table,
+                path: path(),
+                source,
+            })?;
         let writer = match &mut part.file {
             Some(w) => w,
             None => {
-                let w = ArrowWriter::try_new(Vec::new(), self.schema.clone(), Some(self.props.clone()))
-                    .map_err(|source| ParquetError::Encode { table, path: path(), source })?;
+                let w =
+                    ArrowWriter::try_new(Vec::new(), self.schema.clone(), Some(self.props.clone()))
+                        .map_err(|source| ParquetError::Encode {
+                            table,
+                            path: path(),
+                            source,
+                        })?;
                 part.file.insert(w)
             }
         };
-        writer
-            .write(&batch)
-            .map_err(|source| ParquetError::Encode { table, path: path(), source })
+        writer.write(&batch).map_err(|source| ParquetError::Encode {
+            table,
+            path: path(),
+            source,
+        })
     }
 
     /// Writes the partition's file, if it has rows, under the next number.
@@ -233,48 +263,4 @@ impl<B: RowBuffer> TableWriter<B> {
         part.rows_in_file = 0;
         Ok(())
     }
-}
-
-/// zstd, page-level statistics, dictionaries except on the id columns.
-fn writer_properties<B: RowBuffer>(config: &ParquetConfig) -> Result<WriterProperties, ParquetError> {
-    let level = ZstdLevel::try_new(config.zstd_level).map_err(|e| ParquetError::Config {
-        field: "zstd_level",
-        reason: e.to_string(),
-    })?;
-    let mut builder = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(level))
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_dictionary_enabled(true)
-        .set_max_row_group_row_count(Some(config.row_group_rows))
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new("pooltrace.table".into(), B::TABLE.name().to_owned()),
-            KeyValue::new(
-                "pooltrace.person_key".into(),
-                "hex of the first 16 bytes of HMAC-SHA256(secret, person_id)".to_owned(),
-            ),
-        ]));
-    for column in B::PLAIN_COLUMNS {
-        builder = builder.set_column_dictionary_enabled(ColumnPath::from(*column), false);
-    }
-    Ok(builder.build())
-}
-
-/// Writes `dir/.name.tmp`, syncs it, renames it to `dir/name` and syncs the
-/// directory. On error, the path involved and the cause.
-fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), (PathBuf, std::io::Error)> {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let dst = dir.join(name);
-    let written = File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .map_err(|e| (tmp.clone(), e))
-        .and_then(|()| fs::rename(&tmp, &dst).map_err(|e| (dst.clone(), e)));
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| (dir.to_path_buf(), e))?;
-    Ok(())
 }

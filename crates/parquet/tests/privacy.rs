@@ -10,14 +10,27 @@ use hmac::{Hmac, Mac};
 use pooltrace_parquet::ParquetConfig;
 use sha2::Sha256;
 
-const IDS: [&str; 4] = ["22010219610708001X", "220102196107090023", "11010519491231002X", "440524188001010014"];
-const SECRETS: [&str; 4] = ["Zhang Sanfeng", "13800138000", "Lakeside Garden", "Room-1203"];
+const IDS: [&str; 4] = [
+    "22010219610708001X",
+    "220102196107090023",
+    "11010519491231002X",
+    "440524188001010014",
+];
+const SECRETS: [&str; 4] = [
+    "Zhang Sanfeng",
+    "13800138000",
+    "Lakeside Garden",
+    "Room-1203",
+];
 
 /// HMAC-SHA256 computed here with the `hmac` crate, not through the sink.
 fn expected_key(id: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET).unwrap();
     mac.update(id.as_bytes());
-    mac.finalize().into_bytes()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    mac.finalize().into_bytes()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn write_everything(dir: &std::path::Path) {
@@ -36,11 +49,18 @@ fn write_everything(dir: &std::path::Path) {
             row.revision = round;
             sink.write_person_outcome(&row).unwrap();
             let positive = IDS[(i + 1) % IDS.len()];
-            sink.write_alert(&alert(id, positive, Some(region(district)), "2022-05-10T10:00:00+08:00"))
+            sink.write_alert(&alert(
+                id,
+                positive,
+                Some(region(district)),
+                "2022-05-10T10:00:00+08:00",
+            ))
+            .unwrap();
+            sink.write_alert(&alert(id, positive, None, "2022-05-11T10:00:00+08:00"))
                 .unwrap();
-            sink.write_alert(&alert(id, positive, None, "2022-05-11T10:00:00+08:00")).unwrap();
         }
-        sink.write_tube_result(&tube("EX1-POOL", "Chaoyang", "2022-05-10T08:00:00+08:00")).unwrap();
+        sink.write_tube_result(&tube("EX1-POOL", "Chaoyang", "2022-05-10T08:00:00+08:00"))
+            .unwrap();
     }
     let stats = sink.finish().unwrap();
     assert_eq!(stats.person_outcomes.rows, 20);
@@ -81,8 +101,15 @@ fn raw_identifiers_are_not_in_any_string_value() {
         let schema = batches[0].schema();
         for field in schema.fields() {
             assert!(
-                !["person_id", "name", "phone", "address", "room", "positive_person_id"]
-                    .contains(&field.name().as_str()),
+                ![
+                    "person_id",
+                    "name",
+                    "phone",
+                    "address",
+                    "room",
+                    "positive_person_id"
+                ]
+                .contains(&field.name().as_str()),
                 "{file}: column {}",
                 field.name()
             );
@@ -92,7 +119,11 @@ fn raw_identifiers_are_not_in_any_string_value() {
             for value in strings(&batches, field.name()).into_iter().flatten() {
                 checked += 1;
                 for needle in IDS.iter().chain(SECRETS.iter()) {
-                    assert!(!value.contains(needle), "{file}: {}={value:?} holds {needle}", field.name());
+                    assert!(
+                        !value.contains(needle),
+                        "{file}: {}={value:?} holds {needle}",
+                        field.name()
+                    );
                 }
             }
         }
@@ -113,7 +144,10 @@ fn person_keys_are_the_keyed_hmac_of_the_id() {
         } else if file.starts_with("alerts") {
             alerts += batches.iter().map(RecordBatch::num_rows).sum::<usize>();
             for key in strings(&batches, "positive_person_key") {
-                assert!(expected.contains(&key.expect("positive_person_key set")), "{file}");
+                assert!(
+                    expected.contains(&key.expect("positive_person_key set")),
+                    "{file}"
+                );
             }
             "person_key"
         } else {
@@ -121,12 +155,16 @@ fn person_keys_are_the_keyed_hmac_of_the_id() {
         };
         for key in strings(&batches, column) {
             let key = key.expect("person_key set");
-            assert!(expected.contains(&key), "{file}: {key} is no HMAC of a test id");
+            assert!(
+                expected.contains(&key),
+                "{file}: {key} is no HMAC of a test id"
+            );
         }
     }
     assert_eq!((outcomes, alerts), (20, 40));
     // Chaoyang rows hold ids 0 and 2 only: the key is per person, not per row.
-    let (batches, _) = read(&dir.join("person_outcomes/date=2022-05-10/district=Chaoyang/part-00000.parquet"));
+    let (batches, _) =
+        read(&dir.join("person_outcomes/date=2022-05-10/district=Chaoyang/part-00000.parquet"));
     let keys = strings(&batches, "person_key");
     assert_eq!(keys[0].as_deref(), Some(expected[0].as_str()));
     assert_eq!(keys[1].as_deref(), Some(expected[2].as_str()));

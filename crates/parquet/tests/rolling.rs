@@ -29,17 +29,22 @@ fn rolls_at_max_rows_per_file() {
     let dir = scratch("rolling");
     let mut sink = sink(&dir, small());
     for i in 0..25 {
-        sink.write_person_outcome(&outcome(&id(i), "Chaoyang", "2022-05-10T09:00:00+08:00")).unwrap();
+        sink.write_person_outcome(&outcome(&id(i), "Chaoyang", "2022-05-10T09:00:00+08:00"))
+            .unwrap();
     }
     for i in 0..3 {
-        sink.write_person_outcome(&outcome(&id(i), "Haidian", "2022-05-10T09:00:00+08:00")).unwrap();
+        sink.write_person_outcome(&outcome(&id(i), "Haidian", "2022-05-10T09:00:00+08:00"))
+            .unwrap();
     }
     // Two full files of Chaoyang are already in place; the rest is pending.
     let early = files(&dir);
     assert_eq!(early.len(), 2, "{early:?}");
     assert_eq!(sink.pending_rows(), 5 + 3);
     let stats = sink.finish().unwrap();
-    assert_eq!((stats.person_outcomes.rows, stats.person_outcomes.files), (28, 4));
+    assert_eq!(
+        (stats.person_outcomes.rows, stats.person_outcomes.files),
+        (28, 4)
+    );
 
     let chaoyang = PathBuf::from("person_outcomes/date=2022-05-10/district=Chaoyang");
     let haidian = PathBuf::from("person_outcomes/date=2022-05-10/district=Haidian");
@@ -53,13 +58,25 @@ fn rolls_at_max_rows_per_file() {
         ],
         "no .tmp file may remain"
     );
-    assert_eq!(row_groups(&dir.join(chaoyang.join("part-00000.parquet"))), [4, 4, 2]);
-    assert_eq!(row_groups(&dir.join(chaoyang.join("part-00002.parquet"))), [4, 1]);
-    assert_eq!(row_groups(&dir.join(haidian.join("part-00000.parquet"))), [3]);
+    assert_eq!(
+        row_groups(&dir.join(chaoyang.join("part-00000.parquet"))),
+        [4, 4, 2]
+    );
+    assert_eq!(
+        row_groups(&dir.join(chaoyang.join("part-00002.parquet"))),
+        [4, 1]
+    );
+    assert_eq!(
+        row_groups(&dir.join(haidian.join("part-00000.parquet"))),
+        [3]
+    );
     // Rows keep their order across files.
     let (batches, _) = read(&dir.join(chaoyang.join("part-00001.parquet")));
     let key = PseudonymKey::new(SECRET).unwrap();
-    assert_eq!(strings(&batches, "person_key")[0], Some(key.person_key(&id(10))));
+    assert_eq!(
+        strings(&batches, "person_key")[0],
+        Some(key.person_key(&id(10)))
+    );
 }
 
 #[test]
@@ -67,18 +84,26 @@ fn flush_closes_files_and_numbering_continues() {
     let dir = scratch("flush");
     let mut sink = sink(&dir, small());
     for i in 0..3 {
-        sink.write_person_outcome(&outcome(&id(i), "Chaoyang", "2022-05-10T09:00:00+08:00")).unwrap();
+        sink.write_person_outcome(&outcome(&id(i), "Chaoyang", "2022-05-10T09:00:00+08:00"))
+            .unwrap();
     }
     assert!(files(&dir).is_empty(), "nothing is visible before a flush");
     sink.flush().unwrap();
     assert_eq!(sink.pending_rows(), 0);
     sink.flush().unwrap(); // nothing buffered: no empty file
     for i in 0..2 {
-        sink.write_person_outcome(&outcome(&id(i), "Chaoyang", "2022-05-10T09:00:00+08:00")).unwrap();
+        sink.write_person_outcome(&outcome(&id(i), "Chaoyang", "2022-05-10T09:00:00+08:00"))
+            .unwrap();
     }
     sink.finish().unwrap();
     let part = dir.join("person_outcomes/date=2022-05-10/district=Chaoyang");
-    assert_eq!(files(&part), [PathBuf::from("part-00000.parquet"), PathBuf::from("part-00001.parquet")]);
+    assert_eq!(
+        files(&part),
+        [
+            PathBuf::from("part-00000.parquet"),
+            PathBuf::from("part-00001.parquet")
+        ]
+    );
     assert_eq!(rows(&part.join("part-00000.parquet")), 3);
     assert_eq!(rows(&part.join("part-00001.parquet")), 2);
 }
@@ -90,27 +115,39 @@ fn a_replay_under_the_same_stem_replaces_its_files() {
         let mut sink = sink(&dir, small());
         sink.set_file_stem("outcomes-p3-100-199").unwrap();
         for i in 0..n {
-            sink.write_person_outcome(&outcome(&id(i), "Chaoyang", "2022-05-10T09:00:00+08:00")).unwrap();
+            sink.write_person_outcome(&outcome(&id(i), "Chaoyang", "2022-05-10T09:00:00+08:00"))
+                .unwrap();
         }
         sink.finish().unwrap()
     };
     write(5);
     write(6); // the replay carries one more row: it must replace, not add
     let part = dir.join("person_outcomes/date=2022-05-10/district=Chaoyang");
-    assert_eq!(files(&part), [PathBuf::from("outcomes-p3-100-199-00000.parquet")]);
+    assert_eq!(
+        files(&part),
+        [PathBuf::from("outcomes-p3-100-199-00000.parquet")]
+    );
     assert_eq!(rows(&part.join("outcomes-p3-100-199-00000.parquet")), 6);
 
     // A new stem numbers from 0 again; setting the same stem twice does not.
     let mut sink = sink(&dir, small());
     sink.set_file_stem("next").unwrap();
-    sink.write_person_outcome(&outcome(&id(0), "Chaoyang", "2022-05-10T09:00:00+08:00")).unwrap();
+    sink.write_person_outcome(&outcome(&id(0), "Chaoyang", "2022-05-10T09:00:00+08:00"))
+        .unwrap();
     sink.flush().unwrap();
     sink.set_file_stem("next").unwrap();
-    sink.write_person_outcome(&outcome(&id(1), "Chaoyang", "2022-05-10T09:00:00+08:00")).unwrap();
+    sink.write_person_outcome(&outcome(&id(1), "Chaoyang", "2022-05-10T09:00:00+08:00"))
+        .unwrap();
     sink.finish().unwrap();
     let names = files(&part);
-    assert!(names.contains(&PathBuf::from("next-00000.parquet")), "{names:?}");
-    assert!(names.contains(&PathBuf::from("next-00001.parquet")), "{names:?}");
+    assert!(
+        names.contains(&PathBuf::from("next-00000.parquet")),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&PathBuf::from("next-00001.parquet")),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -119,15 +156,26 @@ fn unsafe_stems_and_bad_configs_are_refused() {
     let mut sink = sink(&dir, small());
     for bad in ["", ".hidden", "a/b", "a\\b", "tab\there"] {
         let err = sink.set_file_stem(bad).unwrap_err();
-        assert!(matches!(err, ParquetError::InvalidStem { .. }), "{bad:?}: {err}");
+        assert!(
+            matches!(err, ParquetError::InvalidStem { .. }),
+            "{bad:?}: {err}"
+        );
     }
     sink.set_file_stem("ok_stem-1").unwrap();
 
     let key = || PseudonymKey::new(SECRET).unwrap();
-    let bad = ParquetConfig { max_rows_per_file: 0, ..small() };
-    let err = ParquetSink::create(&dir, key(), bad).err().expect("max_rows_per_file 0");
+    let bad = ParquetConfig {
+        max_rows_per_file: 0,
+        ..small()
+    };
+    let err = ParquetSink::create(&dir, key(), bad)
+        .err()
+        .expect("max_rows_per_file 0");
     assert!(err.to_string().contains("max_rows_per_file"), "{err}");
-    let bad = ParquetConfig { zstd_level: 0, ..small() };
+    let bad = ParquetConfig {
+        zstd_level: 0,
+        ..small()
+    };
     assert!(ParquetSink::create(&dir, key(), bad).is_err());
 }
 
@@ -137,8 +185,12 @@ fn io_errors_name_the_table_and_path() {
     // A file where the table directory should be.
     std::fs::write(dir.join("tube_results"), b"not a directory").unwrap();
     let mut sink = sink(&dir, small());
-    sink.write_tube_result(&tube("EX1-POOL", "Chaoyang", "2022-05-10T09:00:00+08:00")).unwrap();
+    sink.write_tube_result(&tube("EX1-POOL", "Chaoyang", "2022-05-10T09:00:00+08:00"))
+        .unwrap();
     let err = sink.flush().unwrap_err().to_string();
-    assert!(err.starts_with("tube_results: cannot create directory"), "{err}");
+    assert!(
+        err.starts_with("tube_results: cannot create directory"),
+        "{err}"
+    );
     assert!(err.contains("date=2022-05-10/district=Chaoyang"), "{err}");
 }

@@ -9,7 +9,9 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{ArrayBuilder, StringBuilder, TimestampMillisecondBuilder, UInt32Builder};
+use arrow_array::builder::{
+    ArrayBuilder, StringBuilder, TimestampMillisecondBuilder, UInt32Builder,
+};
 use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
 use pooltrace_model::{Alert, Interpretation, Timestamp, TubeKind};
@@ -66,19 +68,27 @@ impl Alerts {
         self.raised_at.append_value(a.raised_at.millis());
         self.due_at.append_option(a.due_at.map(Timestamp::millis));
         self.updated_at.append_value(a.updated_at.millis());
-        self.street.append_option(a.region.as_ref().map(|r| &r.street));
-        self.community.append_option(a.region.as_ref().map(|r| &r.community));
+        self.street
+            .append_option(a.region.as_ref().map(|r| &r.street));
+        self.community
+            .append_option(a.region.as_ref().map(|r| &r.community));
         self.reason.append_value(&a.reason);
         self.superseded_by.append_option(a.superseded_by.as_deref());
-        self.resolved_reason.append_option(a.resolved_reason.as_deref());
+        self.resolved_reason
+            .append_option(a.resolved_reason.as_deref());
         self.interpretation
             .append_option(ev.interpretation.map(Interpretation::as_str));
-        self.tube_kind.append_option(ev.tube_kind.map(TubeKind::as_str));
+        self.tube_kind
+            .append_option(ev.tube_kind.map(TubeKind::as_str));
         self.ct.append(ev.ct.as_ref());
         self.lab_id.append_option(ev.lab_id.as_deref());
         self.kit.append_option(ev.kit.as_deref());
         self.pool_tube_id.append_option(ev.pool_tube_id.as_deref());
-        append_key(&mut self.positive_person_key, key, ev.positive_person_id.as_deref());
+        append_key(
+            &mut self.positive_person_key,
+            key,
+            ev.positive_person_id.as_deref(),
+        );
         self.batch_id.append_option(ev.batch_id.as_deref());
         self.decoder.append_option(ev.decoder.as_deref());
     }
@@ -94,6 +104,7 @@ impl RowBuffer for Alerts {
         "pool_tube_id",
         "positive_person_key",
     ];
+    const KEY_COLUMNS: &'static [&'static str] = &["person_key", "positive_person_key"];
 
     fn schema() -> SchemaRef {
         let [ct_orf1ab, ct_n, ct_e, ct_ic] = CtColumns::fields();

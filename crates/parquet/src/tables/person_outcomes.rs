@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{ArrayBuilder, StringBuilder, TimestampMillisecondBuilder, UInt32Builder};
+use arrow_array::builder::{
+    ArrayBuilder, StringBuilder, TimestampMillisecondBuilder, UInt32Builder,
+};
 use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
 use pooltrace_model::PersonOutcomeRow;
@@ -47,6 +49,7 @@ impl PersonOutcomes {
 impl RowBuffer for PersonOutcomes {
     const TABLE: Table = Table::PersonOutcomes;
     const PLAIN_COLUMNS: &'static [&'static str] = &["person_key", "tube_id", "retest_of"];
+    const KEY_COLUMNS: &'static [&'static str] = &["person_key"];
 
     fn schema() -> SchemaRef {
         Arc::new(Schema::new(vec![

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{ArrayBuilder, BooleanBuilder, StringBuilder, TimestampMillisecondBuilder, UInt32Builder};
+use arrow_array::builder::{
+    ArrayBuilder, BooleanBuilder, StringBuilder, TimestampMillisecondBuilder, UInt32Builder,
+};
 use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
 use pooltrace_model::{Timestamp, TubeResultRow};
@@ -34,7 +36,8 @@ impl TubeResults {
         self.tube_id.append_value(&row.tube_id);
         self.tube_kind.append_value(row.tube_kind.as_str());
         self.revision.append_value(row.revision);
-        self.interpretation.append_value(row.interpretation.as_str());
+        self.interpretation
+            .append_value(row.interpretation.as_str());
         self.member_count.append_value(row.member_count);
         self.lab_id.append_value(&row.lab_id);
         self.kit.append_option(row.kit.as_deref());
@@ -44,7 +47,8 @@ impl TubeResults {
         self.street.append_value(&row.region.street);
         self.community.append_value(&row.region.community);
         self.collected_at.append_value(row.collected_at.millis());
-        self.received_at.append_option(row.received_at.map(Timestamp::millis));
+        self.received_at
+            .append_option(row.received_at.map(Timestamp::millis));
         self.reported_at.append_value(row.reported_at.millis());
         self.retest_of.append_option(row.retest_of.as_deref());
         self.batch_id.append_option(row.batch_id.as_deref());
@@ -54,6 +58,7 @@ impl TubeResults {
 impl RowBuffer for TubeResults {
     const TABLE: Table = Table::TubeResults;
     const PLAIN_COLUMNS: &'static [&'static str] = &["tube_id", "retest_of"];
+    const KEY_COLUMNS: &'static [&'static str] = &[];
 
     fn schema() -> SchemaRef {
         let [ct_orf1ab, ct_n, ct_e, ct_ic] = CtColumns::fields();

@@ -9,8 +9,8 @@ use arrow_array::{Array, RecordBatch, StringArray};
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 use pooltrace_model::{
-    Address, Alert, AlertKind, AlertState, Ct, Evidence, Interpretation, PersonOutcome, PersonOutcomeRow,
-    Region, Timestamp, TubeKind, TubeResultRow,
+    Address, Alert, AlertKind, AlertState, Ct, Evidence, Interpretation, PersonOutcome,
+    PersonOutcomeRow, Region, Timestamp, TubeKind, TubeResultRow,
 };
 use pooltrace_parquet::{ParquetConfig, ParquetSink, PseudonymKey};
 
@@ -18,7 +18,9 @@ pub const SECRET: &[u8] = b"test-secret-0123456789abcdef";
 
 /// An empty scratch directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pooltrace-parquet").join(name);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("pooltrace-parquet")
+        .join(name);
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("create scratch dir");
     dir
@@ -82,7 +84,12 @@ pub fn tube(tube_id: &str, district: &str, reported_at: &str) -> TubeResultRow {
 }
 
 /// An isolation alert carrying everything the sink must drop.
-pub fn alert(person_id: &str, positive_id: &str, region: Option<Region>, updated_at: &str) -> Alert {
+pub fn alert(
+    person_id: &str,
+    positive_id: &str,
+    region: Option<Region>,
+    updated_at: &str,
+) -> Alert {
     Alert {
         alert_id: pooltrace_model::alert_id(AlertKind::IsolationTransfer, person_id, "EX1-S1"),
         version: 2,
@@ -147,7 +154,8 @@ pub fn files(dir: &Path) -> Vec<PathBuf> {
 pub fn read(path: &Path) -> (Vec<RecordBatch>, ParquetMetaData) {
     let file = File::open(path).expect("open parquet file");
     let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
-    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).expect("reader");
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).expect("reader");
     let meta = builder.metadata().as_ref().clone();
     let batches = builder
         .build()
@@ -165,8 +173,13 @@ pub fn rows(path: &Path) -> usize {
 pub fn strings(batches: &[RecordBatch], column: &str) -> Vec<Option<String>> {
     let mut out = Vec::new();
     for b in batches {
-        let col = b.column_by_name(column).unwrap_or_else(|| panic!("no column {column}"));
-        let col = col.as_any().downcast_ref::<StringArray>().expect("utf8 column");
+        let col = b
+            .column_by_name(column)
+            .unwrap_or_else(|| panic!("no column {column}"));
+        let col = col
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("utf8 column");
         out.extend((0..col.len()).map(|i| col.is_valid(i).then(|| col.value(i).to_owned())));
     }
     out
