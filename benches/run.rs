@@ -15,6 +15,9 @@ use std::time::Instant;
 use pooltrace_model::{decode_record, resident_id_check_char, RecordKind};
 use pooltrace_pipeline::{run_files, Config, Inputs};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn rid(n: u64) -> String {
     let first17 = format!("3101041980{:07}", n);
     let c = resident_id_check_char(first17.as_bytes()).expect("17 digits");
@@ -26,8 +29,16 @@ fn generate(dir: &Path, people: u64) {
     let pools = people / 10;
     for p in 0..pools {
         let minute = p * 600 / pools;
-        let at = format!("2022-04-04T{:02}:{:02}:00+08:00", 6 + minute / 60, minute % 60);
-        let rep = format!("2022-04-04T{:02}:{:02}:00+08:00", 10 + minute / 60, minute % 60);
+        let at = format!(
+            "2022-04-04T{:02}:{:02}:00+08:00",
+            6 + minute / 60,
+            minute % 60
+        );
+        let rep = format!(
+            "2022-04-04T{:02}:{:02}:00+08:00",
+            10 + minute / 60,
+            minute % 60
+        );
         m.push_str(&format!(r#"{{"tube_id":"P{p:08}","kind":"pool","collected_at":"{at}","site_id":"SITE-{}","region":{{"district":"D{}","street":"S{}","community":"C{}"}},"members":["#, p % 500, p % 16, p % 200, p % 5000));
         for i in 0..10 {
             let n = p * 10 + i;
@@ -38,7 +49,11 @@ fn generate(dir: &Path, people: u64) {
         }
         m.push_str("]}\n");
         let positive = p % 100 == 7;
-        let ct = if positive { r#"{"ORF1ab":30.1,"N":31.2,"IC":27.0}"# } else { r#"{"IC":27.4}"# };
+        let ct = if positive {
+            r#"{"ORF1ab":30.1,"N":31.2,"IC":27.0}"#
+        } else {
+            r#"{"IC":27.4}"#
+        };
         writeln!(r, r#"{{"tube_id":"P{p:08}","lab_id":"LAB-{}","reported_at":"{rep}","kit":"KIT-1","ct":{ct}}}"#, p % 8).unwrap();
     }
     std::fs::write(dir.join("manifests.ndjson"), m).unwrap();
@@ -57,7 +72,10 @@ fn peak_rss_mib() -> f64 {
 
 fn decode_only(dir: &Path) -> u64 {
     let mut n = 0;
-    for (file, kind) in [("manifests.ndjson", RecordKind::Manifest), ("results.ndjson", RecordKind::Result)] {
+    for (file, kind) in [
+        ("manifests.ndjson", RecordKind::Manifest),
+        ("results.ndjson", RecordKind::Result),
+    ] {
         let f = BufReader::with_capacity(1 << 20, std::fs::File::open(dir.join(file)).unwrap());
         for line in f.split(b'\n') {
             let line = line.unwrap();
@@ -77,7 +95,10 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let t = Instant::now();
     generate(dir.path(), people);
-    eprintln!("generated {people} people in {:.1} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "generated {people} people in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 
     let t = Instant::now();
     let decoded = decode_only(dir.path());
@@ -95,9 +116,23 @@ fn main() {
     let full = t.elapsed().as_secs_f64();
     assert_eq!(report.people_in_manifests, people);
     println!("people                 {people}");
-    println!("decode only (baseline) {:.2} s  {:>10.0} people/s  ({decoded} records)", baseline, people as f64 / baseline);
-    println!("run end to end         {:.2} s  {:>10.0} people/s", full, people as f64 / full);
+    println!(
+        "decode only (baseline) {:.2} s  {:>10.0} people/s  ({decoded} records)",
+        baseline,
+        people as f64 / baseline
+    );
+    println!(
+        "run end to end         {:.2} s  {:>10.0} people/s",
+        full,
+        people as f64 / full
+    );
     println!("ratio run/baseline     {:.2}", baseline / full);
     println!("peak RSS               {:.0} MiB", peak_rss_mib());
-    println!("state held at end      tubes {}, people {}, pools {}, households {}", report.engine.state_sizes.0, report.engine.state_sizes.1, report.engine.state_sizes.2, report.engine.state_sizes.3);
+    println!(
+        "state held at end      tubes {}, people {}, pools {}, households {}",
+        report.engine.state_sizes.0,
+        report.engine.state_sizes.1,
+        report.engine.state_sizes.2,
+        report.engine.state_sizes.3
+    );
 }

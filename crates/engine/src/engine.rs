@@ -39,6 +39,7 @@ pub struct Engine {
     queue: VecDeque<Msg>,
     max_seen: Option<Timestamp>,
     summary: Summary,
+    rejected: Option<Record>,
 }
 
 impl Engine {
@@ -54,6 +55,7 @@ impl Engine {
             queue: VecDeque::new(),
             max_seen: None,
             summary: Summary::default(),
+            rejected: None,
         }
     }
 
@@ -84,6 +86,13 @@ impl Engine {
             Record::Result(r) => self.tubes.on_result(r, &self.cfg, &mut ob),
             Record::Receipt(r) => self.tubes.on_receipt(r, &self.cfg, &mut ob),
         };
+        let disposition = match disposition {
+            Ok(d) => d,
+            Err((rejection, record)) => {
+                self.rejected = Some(record);
+                Disposition::Rejected(rejection)
+            }
+        };
         self.drain(out);
         match &disposition {
             Disposition::Processed => self.summary.records_processed += 1,
@@ -94,6 +103,12 @@ impl Engine {
         self.advance(at, out);
         self.count(&out[start..]);
         disposition
+    }
+
+    /// The record of the last [`Disposition::Rejected`], handed back so the
+    /// caller can dead-letter it without copying every record up front.
+    pub fn take_rejected(&mut self) -> Option<Record> {
+        self.rejected.take()
     }
 
     /// Moves the watermark as if an event at `at` had been seen (for idle

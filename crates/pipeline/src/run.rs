@@ -139,19 +139,13 @@ impl Pipeline {
             self.report.people_in_manifests += m.members.len() as u64;
         }
         self.effects.clear();
-        let raw = match self.engine.handle(record.clone(), &mut self.effects) {
-            Disposition::Rejected(rejection) => Some(rejection),
-            _ => None,
-        };
-        if let Some(rejection) = raw {
-            let raw = serde_json::to_vec(
-                &match record {
-                    Record::Manifest(m) => serde_json::to_value(m),
-                    Record::Result(r) => serde_json::to_value(r),
-                    Record::Receipt(r) => serde_json::to_value(r),
-                }
-                .unwrap_or_default(),
-            )
+        if let Disposition::Rejected(rejection) = self.engine.handle(record, &mut self.effects) {
+            let raw = match self.engine.take_rejected() {
+                Some(Record::Manifest(m)) => serde_json::to_vec(&m),
+                Some(Record::Result(r)) => serde_json::to_vec(&r),
+                Some(Record::Receipt(r)) => serde_json::to_vec(&r),
+                None => Ok(Vec::new()),
+            }
             .unwrap_or_default();
             self.dead_letter(DeadLetter::from_rejection(origin, &rejection, raw))?;
         }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use pooltrace_model::{
-    AlertKind, Evidence, LabResult, Manifest, Receipt, ResultStatus, Timestamp, TubeKind,
+    AlertKind, Evidence, LabResult, Manifest, Receipt, Record, ResultStatus, Timestamp, TubeKind,
     TubeResultRow,
 };
 
@@ -28,6 +28,9 @@ struct TubeState {
     missing_at: Option<Timestamp>,
     book: AlertBook,
 }
+
+/// What applying a record did; a rejected record is handed back.
+pub type Applied = Result<Disposition, (Rejection, Record)>;
 
 /// All tubes' state.
 #[derive(Debug, Default)]
@@ -53,13 +56,17 @@ impl TubeOp {
     }
 
     /// A manifest arrived.
-    pub fn on_manifest(&mut self, m: Manifest, cfg: &EngineConfig, ob: &mut Outbox) -> Disposition {
+    pub fn on_manifest(&mut self, m: Manifest, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
         let st = self.tubes.entry(m.tube_id.clone()).or_default();
         if let Some(existing) = &st.manifest {
             return if *existing == m {
-                Disposition::Duplicate
+                Ok(Disposition::Duplicate)
             } else {
-                Disposition::Rejected(Rejection::ConflictingManifest { tube_id: m.tube_id })
+                let tube_id = m.tube_id.clone();
+                Err((
+                    Rejection::ConflictingManifest { tube_id },
+                    Record::Manifest(m),
+                ))
             };
         }
         for member in &m.members {
@@ -82,31 +89,33 @@ impl TubeOp {
             decide(st, cfg, ob, now);
         }
         reconcile_alerts(st, now, ob);
-        Disposition::Processed
+        Ok(Disposition::Processed)
     }
 
     /// A result arrived.
-    pub fn on_result(&mut self, r: LabResult, cfg: &EngineConfig, ob: &mut Outbox) -> Disposition {
+    pub fn on_result(&mut self, r: LabResult, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
         let st = self.tubes.entry(r.tube_id.clone()).or_default();
         if let Some(cur) = &st.result {
             if *cur == r {
-                return Disposition::Duplicate;
+                return Ok(Disposition::Duplicate);
             }
             let existing = cur.reported_at.to_string();
             if r.status == ResultStatus::Final && cur.status == ResultStatus::Final {
                 // Two different final results: only a correction may replace one.
-                return Disposition::Rejected(Rejection::ConflictingFinalResult {
-                    tube_id: r.tube_id,
-                    existing,
-                });
+                let tube_id = r.tube_id.clone();
+                return Err((
+                    Rejection::ConflictingFinalResult { tube_id, existing },
+                    Record::Result(r),
+                ));
             }
             match rank(&r).cmp(&rank(cur)) {
-                std::cmp::Ordering::Less => return Disposition::Stale,
+                std::cmp::Ordering::Less => return Ok(Disposition::Stale),
                 std::cmp::Ordering::Equal => {
-                    return Disposition::Rejected(Rejection::ConflictingCorrection {
-                        tube_id: r.tube_id,
-                        existing,
-                    })
+                    let tube_id = r.tube_id.clone();
+                    return Err((
+                        Rejection::ConflictingCorrection { tube_id, existing },
+                        Record::Result(r),
+                    ));
                 }
                 std::cmp::Ordering::Greater => {}
             }
@@ -121,17 +130,17 @@ impl TubeOp {
             decide(st, cfg, ob, now);
         }
         reconcile_alerts(st, now, ob);
-        Disposition::Processed
+        Ok(Disposition::Processed)
     }
 
     /// A receipt arrived.
-    pub fn on_receipt(&mut self, r: Receipt, cfg: &EngineConfig, ob: &mut Outbox) -> Disposition {
+    pub fn on_receipt(&mut self, r: Receipt, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
         let st = self.tubes.entry(r.tube_id.clone()).or_default();
         match &st.receipt {
-            Some(existing) if *existing == r => return Disposition::Duplicate,
+            Some(existing) if *existing == r => return Ok(Disposition::Duplicate),
             // A re-scan: the first receipt stands (the lab had the tube from then).
             Some(existing) if existing.received_at.millis() <= r.received_at.millis() => {
-                return Disposition::Stale
+                return Ok(Disposition::Stale)
             }
             _ => {}
         }
@@ -140,7 +149,7 @@ impl TubeOp {
             ob.timers.set(due, TimerKind::LabOverdue, &r.tube_id);
         }
         st.receipt = Some(r);
-        Disposition::Processed
+        Ok(Disposition::Processed)
     }
 
     /// A timer registered by this operator fired at watermark time `due`.
