@@ -88,7 +88,8 @@ impl Engine {
         };
         let disposition = match disposition {
             Ok(d) => d,
-            Err((rejection, record)) => {
+            Err(rejected) => {
+                let (rejection, record) = *rejected;
                 self.rejected = Some(record);
                 Disposition::Rejected(rejection)
             }

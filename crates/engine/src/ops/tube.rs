@@ -30,7 +30,7 @@ struct TubeState {
 }
 
 /// What applying a record did; a rejected record is handed back.
-pub type Applied = Result<Disposition, (Rejection, Record)>;
+pub type Applied = Result<Disposition, Box<(Rejection, Record)>>;
 
 /// All tubes' state.
 #[derive(Debug, Default)]
