@@ -63,10 +63,10 @@ impl TubeOp {
                 Ok(Disposition::Duplicate)
             } else {
                 let tube_id = m.tube_id.clone();
-                Err((
+                Err(Box::new((
                     Rejection::ConflictingManifest { tube_id },
                     Record::Manifest(m),
-                ))
+                )))
             };
         }
         for member in &m.members {
@@ -103,19 +103,19 @@ impl TubeOp {
             if r.status == ResultStatus::Final && cur.status == ResultStatus::Final {
                 // Two different final results: only a correction may replace one.
                 let tube_id = r.tube_id.clone();
-                return Err((
+                return Err(Box::new((
                     Rejection::ConflictingFinalResult { tube_id, existing },
                     Record::Result(r),
-                ));
+                )));
             }
             match rank(&r).cmp(&rank(cur)) {
                 std::cmp::Ordering::Less => return Ok(Disposition::Stale),
                 std::cmp::Ordering::Equal => {
                     let tube_id = r.tube_id.clone();
-                    return Err((
+                    return Err(Box::new((
                         Rejection::ConflictingCorrection { tube_id, existing },
                         Record::Result(r),
-                    ));
+                    )));
                 }
                 std::cmp::Ordering::Greater => {}
             }
