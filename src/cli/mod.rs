@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch.
 
+mod design;
 mod run;
 
 use std::path::PathBuf;
@@ -19,6 +20,11 @@ struct Cli {
 enum Command {
     /// Run the pipeline on NDJSON files (or `-` for stdin).
     Run(run::RunArgs),
+    /// Non-adaptive pooling designs: show one, or evaluate a decoder on it.
+    #[command(subcommand)]
+    Design(design::DesignCommand),
+    /// Compare Dorfman pool sizes and the built-in designs at a prevalence.
+    Plan(design::PlanArgs),
 }
 
 /// Flags shared by commands that load the configuration.
@@ -33,6 +39,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Design(cmd) => design::design(cmd),
+        Command::Plan(args) => design::plan(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
