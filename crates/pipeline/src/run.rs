@@ -10,7 +10,7 @@ use pooltrace_model::{Record, RecordKind};
 use pooltrace_parquet::{ParquetError, ParquetSink, PseudonymKey, Table};
 use thiserror::Error;
 
-use crate::sink::{AlertWriter, DeadLetter, DeadLetterWriter, Origin};
+use crate::sink::{DeadLetter, NdjsonWriter, Origin};
 use crate::source::{EventTimeMerge, Item, NdjsonSource};
 use crate::{Config, RunReport};
 
@@ -87,8 +87,8 @@ pub fn prepare_out_dir(out: &Path) -> Result<(), RunError> {
 /// The engine with its sinks: what `run` and `demo` drive.
 pub struct Pipeline {
     engine: Engine,
-    alerts: AlertWriter<BufWriter<File>>,
-    dead: DeadLetterWriter<BufWriter<File>>,
+    alerts: NdjsonWriter<BufWriter<File>>,
+    dead: NdjsonWriter<BufWriter<File>>,
     parquet: ParquetSink,
     effects: Vec<Effect>,
     report: RunReport,
@@ -117,8 +117,8 @@ impl Pipeline {
         };
         Ok(Pipeline {
             engine: Engine::new(cfg.engine.clone()),
-            alerts: AlertWriter::new(create("alerts.ndjson")?),
-            dead: DeadLetterWriter::new(create("dead_letters.ndjson")?),
+            alerts: NdjsonWriter::new(create("alerts.ndjson")?),
+            dead: NdjsonWriter::new(create("dead_letters.ndjson")?),
             parquet: ParquetSink::create(out, key, cfg.parquet.clone())?,
             effects: Vec::new(),
             report: RunReport::default(),
@@ -186,19 +186,15 @@ impl Pipeline {
     /// Flushes every sink and returns the report (also written as `summary.json`).
     pub fn finish(self) -> Result<RunReport, RunError> {
         let mut report = self.report;
-        let a_err = RunError::Write {
-            path: self.out.join("alerts.ndjson").display().to_string(),
-            source: std::io::Error::other(""),
-        };
-        self.alerts.finish().map_err(|source| match a_err {
-            RunError::Write { path, .. } => RunError::Write { path, source },
-            other => other,
-        })?;
-        let dpath = self.out.join("dead_letters.ndjson").display().to_string();
-        self.dead.finish().map_err(|source| RunError::Write {
-            path: dpath,
-            source,
-        })?;
+        for (name, w) in [
+            ("alerts.ndjson", self.alerts),
+            ("dead_letters.ndjson", self.dead),
+        ] {
+            w.finish().map_err(|source| RunError::Write {
+                path: self.out.join(name).display().to_string(),
+                source,
+            })?;
+        }
         let stats = self.parquet.finish()?;
         for t in Table::ALL {
             report.parquet_rows.insert(t.name(), stats.table(t).rows);

@@ -1,7 +1,5 @@
 //! Rejected input records, each with its origin, a specific reason and its raw text.
 
-use std::io::Write;
-
 use pooltrace_engine::Rejection;
 use pooltrace_model::RecordError;
 use serde::Serialize;
@@ -80,30 +78,5 @@ impl DeadLetter {
             raw_truncated,
             raw_lossy,
         }
-    }
-}
-
-/// Writes dead letters as NDJSON.
-pub struct DeadLetterWriter<W: Write> {
-    out: W,
-    /// Dead letters written.
-    pub written: u64,
-}
-
-impl<W: Write> DeadLetterWriter<W> {
-    pub fn new(out: W) -> Self {
-        DeadLetterWriter { out, written: 0 }
-    }
-
-    pub fn write(&mut self, d: &DeadLetter) -> std::io::Result<()> {
-        serde_json::to_writer(&mut self.out, d)?;
-        self.out.write_all(b"\n")?;
-        self.written += 1;
-        Ok(())
-    }
-
-    pub fn finish(mut self) -> std::io::Result<W> {
-        self.out.flush()?;
-        Ok(self.out)
     }
 }

@@ -1,8 +1,8 @@
 //! Output sinks: alerts and dead letters as NDJSON (Parquet lives in
 //! `pooltrace-parquet`).
 
-mod alerts;
 mod dead_letters;
+mod ndjson;
 
-pub use alerts::AlertWriter;
-pub use dead_letters::{DeadLetter, DeadLetterWriter, Origin};
+pub use dead_letters::{DeadLetter, Origin};
+pub use ndjson::NdjsonWriter;
