@@ -1,7 +1,7 @@
 //! Generation throughput and memory of a synthetic city.
 //!
 //! ```text
-//! cargo run --release -p pooltrace-sim --example throughput -- [PEOPLE] [--round] [--ids-only]
+//! cargo run --release -p pooltrace-sim --example sim_throughput -- [PEOPLE] [--round] [--ids-only]
 //! ```
 //! Prints people/s of `City::generate` (city, infections and ground truth),
 //! the city's heap bytes and the process's peak RSS; with `--round`, also the

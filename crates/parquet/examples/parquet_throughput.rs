@@ -1,5 +1,5 @@
 //! Person-outcome throughput on one core:
-//! `cargo run --release -p pooltrace-parquet --example throughput [ROWS] [OUT_DIR]`.
+//! `cargo run --release -p pooltrace-parquet --example parquet_throughput [ROWS] [OUT_DIR]`.
 //!
 //! Rows look like production ones: 10-person pools, 16 districts, three
 //! local dates, 18-character resident ids; default settings (zstd 3). The
