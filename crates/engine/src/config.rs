@@ -1,6 +1,6 @@
 //! Engine settings: deadlines, lateness, Ct rules.
 
-use pooltrace_model::{CtRules, HOUR_MS, MINUTE_MS};
+use pooltrace_model::{CtRules, MINUTE_MS};
 use serde::Deserialize;
 
 /// Deadlines and grace windows, in minutes of event time.
@@ -70,9 +70,4 @@ impl Default for EngineConfig {
 
 pub(crate) fn minutes(m: i64) -> i64 {
     m * MINUTE_MS
-}
-
-#[allow(dead_code)]
-pub(crate) const fn hours(h: i64) -> i64 {
-    h * HOUR_MS
 }

@@ -24,9 +24,16 @@ pub(crate) fn forced_calls(ev: &Evidence<'_>, positive: &[bool]) -> Vec<SampleCa
 }
 
 pub(crate) fn decode(ev: Evidence<'_>) -> Decoding {
+    let chosen = ev.definite.clone();
+    forced_decoding(ev, &chosen)
+}
+
+/// DD's calls (only forced positives), with `chosen` as the explanation:
+/// shared by DD and SCOMP, whose greedy extra picks are never calls.
+pub(crate) fn forced_decoding(ev: Evidence<'_>, chosen: &[bool]) -> Decoding {
     let calls = forced_calls(&ev, &ev.definite);
-    let explanation = (0..ev.definite.len() as u32)
-        .filter(|&s| ev.definite[s as usize])
+    let explanation = (0..chosen.len() as u32)
+        .filter(|&s| chosen[s as usize])
         .collect();
     Decoding {
         calls,

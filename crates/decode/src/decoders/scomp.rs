@@ -7,7 +7,7 @@
 //! returned as [`super::Decoding::explanation`], the most economical account
 //! of the positive pools, to order retests.
 
-use super::dd::forced_calls;
+use super::dd::forced_decoding;
 use super::evidence::Evidence;
 use super::types::Decoding;
 
@@ -48,15 +48,5 @@ pub(crate) fn decode(ev: Evidence<'_>) -> Decoding {
         }
         left -= gain;
     }
-    let calls = forced_calls(&ev, &ev.definite);
-    let explanation = (0..chosen.len() as u32)
-        .filter(|&s| chosen[s as usize])
-        .collect();
-    Decoding {
-        calls,
-        p_positive: ev.p,
-        explanation,
-        unexplained_pools: ev.unexplained,
-        loads: None,
-    }
+    forced_decoding(ev, &chosen)
 }

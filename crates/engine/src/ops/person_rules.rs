@@ -130,23 +130,22 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
             ),
             evidence(p),
         );
-        let (status, by) =
-            if let Some(s) = linked_positive.or(first_positive.filter(|_| positive.is_some())) {
-                alerts.push(superseded(a, &ht_id));
-                (RetestStatus::Positive, Some(*s))
-            } else if let Some(s) = negative {
-                alerts.push(resolved(
-                    a,
-                    format!(
-                        "single-tube retest negative (tube {}): control lifted",
-                        s.tube_id
-                    ),
-                ));
-                (RetestStatus::Negative, Some(*s))
-            } else {
-                alerts.push(a);
-                (RetestStatus::Pending, None)
-            };
+        let (status, by) = if let Some(s) = linked_positive.or(first_positive) {
+            alerts.push(superseded(a, &ht_id));
+            (RetestStatus::Positive, Some(*s))
+        } else if let Some(s) = negative {
+            alerts.push(resolved(
+                a,
+                format!(
+                    "single-tube retest negative (tube {}): control lifted",
+                    s.tube_id
+                ),
+            ));
+            (RetestStatus::Negative, Some(*s))
+        } else {
+            alerts.push(a);
+            (RetestStatus::Pending, None)
+        };
         retests.push(PoolRetest {
             pool_tube_id: p.tube_id.clone(),
             status,
@@ -237,12 +236,11 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
     // so that the final alert set does not depend on which result arrived
     // first (an alert once sent cannot be unsent).
     for (household, src) in &st.exposures {
-        let mut ev = Evidence {
+        let ev = Evidence {
             positive_person_id: Some(src.person_id.clone()),
             reported_at: Some(src.since),
             ..Evidence::default()
         };
-        ev.pool_tube_id = None;
         let a = new_alert(
             AlertKind::IsolationTransfer,
             household,
