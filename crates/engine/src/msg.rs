@@ -2,49 +2,83 @@
 //! that must receive it ([`Msg::route`]): in one process they go through a
 //! queue, across instances through a repartition topic.
 
-use pooltrace_model::{Address, Ct, Interpretation, Member, Region, Timestamp, TubeKind};
+use std::sync::Arc;
+
+use pooltrace_model::{Address, Ct, Interpretation, Manifest, Member, Region, Timestamp, TubeKind};
 
 /// A person's contact details as last seen in a manifest: what a tracing
-/// team needs to find them.
-#[derive(Clone, Debug, PartialEq)]
+/// team needs to find them. A view into the shared manifest (one member of
+/// it), so passing a contact between operators copies nothing.
+#[derive(Clone, Debug)]
 pub struct Contact {
-    pub person_id: String,
-    pub name: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<Address>,
-    pub region: Region,
+    manifest: Arc<Manifest>,
+    member: usize,
 }
 
+impl PartialEq for Contact {
+    fn eq(&self, other: &Self) -> bool {
+        self.member() == other.member() && self.region() == other.region()
+    }
+}
+
+/// A household: a hash of region + address down to the room (128 bits of
+/// XXH3, stable across runs and machines).
+pub type HouseholdKey = u128;
+
 impl Contact {
-    /// The contact of a manifest member in the manifest's region.
-    pub fn of(member: &Member, region: &Region) -> Self {
+    /// Member `member` of `manifest` (callers pass an index that exists).
+    pub fn of(manifest: &Arc<Manifest>, member: usize) -> Self {
+        debug_assert!(member < manifest.members.len());
         Contact {
-            person_id: member.person_id.clone(),
-            name: member.name.clone(),
-            phone: member.phone.clone(),
-            address: member.address.clone(),
-            region: region.clone(),
+            manifest: Arc::clone(manifest),
+            member,
         }
+    }
+
+    /// The member's entry in the manifest.
+    pub fn member(&self) -> &Member {
+        &self.manifest.members[self.member]
+    }
+
+    pub fn person_id(&self) -> &str {
+        &self.member().person_id
+    }
+
+    pub fn name(&self) -> Option<&String> {
+        self.member().name.as_ref()
+    }
+
+    pub fn phone(&self) -> Option<&String> {
+        self.member().phone.as_ref()
+    }
+
+    pub fn address(&self) -> Option<&Address> {
+        self.member().address.as_ref()
+    }
+
+    pub fn region(&self) -> &Region {
+        &self.manifest.region
     }
 
     /// The household this person lives in: region + full address down to the
     /// room. `None` without an address.
-    pub fn household_key(&self) -> Option<String> {
-        let a = self.address.as_ref()?;
-        let r = &self.region;
-        Some(
-            [
-                &r.district,
-                &r.street,
-                &r.community,
-                &a.compound,
-                &a.building,
-                &a.unit,
-                &a.room,
-            ]
-            .map(|s| s.as_str())
-            .join("\u{1f}"),
-        )
+    pub fn household_key(&self) -> Option<HouseholdKey> {
+        let a = self.address()?;
+        let r = self.region();
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for part in [
+            &r.district,
+            &r.street,
+            &r.community,
+            &a.compound,
+            &a.building,
+            &a.unit,
+            &a.room,
+        ] {
+            h.update(part.as_bytes());
+            h.update(&[0x1f]);
+        }
+        Some(h.digest128())
     }
 }
 
@@ -79,19 +113,19 @@ pub enum Msg {
     /// tube -> person: a tube with this person in it was decided (or re-decided).
     Observed {
         contact: Contact,
-        obs: Observation,
+        obs: Arc<Observation>,
         at: Timestamp,
     },
     /// tube -> household: this person was seen living at this address.
     Resident {
-        household: String,
+        household: HouseholdKey,
         contact: Contact,
         seen_at: Timestamp,
     },
     /// person -> household: this resident is confirmed positive since `since`
     /// (`None`: no longer, after a correction).
     Positive {
-        household: String,
+        household: HouseholdKey,
         person_id: String,
         since: Option<(Timestamp, String)>,
         at: Timestamp,
@@ -99,7 +133,7 @@ pub enum Msg {
     /// household -> person: exposed at home to a confirmed positive
     /// (`source: None` withdraws the exposure).
     Exposure {
-        household: String,
+        household: HouseholdKey,
         contact: Contact,
         source: Option<ExposureSource>,
         at: Timestamp,
@@ -137,7 +171,7 @@ pub struct ExposureSource {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route<'a> {
     Person(&'a str),
-    Household(&'a str),
+    Household(HouseholdKey),
     Pool(&'a str),
 }
 
@@ -146,10 +180,10 @@ impl Msg {
     pub fn route(&self) -> Route<'_> {
         match self {
             Msg::Observed { contact, .. } | Msg::Exposure { contact, .. } => {
-                Route::Person(&contact.person_id)
+                Route::Person(contact.person_id())
             }
             Msg::Resident { household, .. } | Msg::Positive { household, .. } => {
-                Route::Household(household)
+                Route::Household(*household)
             }
             Msg::PoolDecided { pool_tube_id, .. } | Msg::Retest { pool_tube_id, .. } => {
                 Route::Pool(pool_tube_id)

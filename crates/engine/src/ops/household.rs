@@ -2,12 +2,12 @@
 //! lives where, from every manifest; when a resident is confirmed positive,
 //! tells every other resident they were exposed (rule 3: `isolation_transfer`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use pooltrace_model::Timestamp;
 
 use super::Outbox;
-use crate::msg::{Contact, ExposureSource, Msg};
+use crate::msg::{Contact, ExposureSource, HouseholdKey, Msg};
 
 #[derive(Debug)]
 struct Resident {
@@ -26,7 +26,7 @@ struct HouseholdState {
 /// All households seen.
 #[derive(Debug, Default)]
 pub struct HouseholdOp {
-    households: HashMap<String, HouseholdState>,
+    households: HashMap<HouseholdKey, HouseholdState>,
 }
 
 impl HouseholdOp {
@@ -43,16 +43,16 @@ impl HouseholdOp {
     /// A manifest listed this person at this address.
     pub fn on_resident(
         &mut self,
-        household: String,
+        household: HouseholdKey,
         contact: Contact,
         seen_at: Timestamp,
         ob: &mut Outbox,
     ) {
-        let st = self.households.entry(household.clone()).or_default();
+        let st = self.households.entry(household).or_default();
         match st
             .residents
             .iter_mut()
-            .find(|r| r.contact.person_id == contact.person_id)
+            .find(|r| r.contact.person_id() == contact.person_id())
         {
             Some(r) => {
                 if seen_at.millis() < r.first_seen.millis() {
@@ -71,37 +71,37 @@ impl HouseholdOp {
             }),
         }
         if !st.positives.is_empty() {
-            sync(&household, st, seen_at, ob);
+            sync(household, st, seen_at, ob);
         }
     }
 
     /// A resident is confirmed positive since `since`, or no longer (`None`).
     pub fn on_positive(
         &mut self,
-        household: String,
+        household: HouseholdKey,
         person: String,
         since: Option<(Timestamp, String)>,
         at: Timestamp,
         ob: &mut Outbox,
     ) {
-        let st = self.households.entry(household.clone()).or_default();
+        let st = self.households.entry(household).or_default();
         st.positives.retain(|(p, _, _)| *p != person);
         if let Some((t, tube)) = since {
             st.positives.push((person, t, tube));
         }
         st.positives
             .sort_by(|a, b| (a.1.millis(), &a.0).cmp(&(b.1.millis(), &b.0)));
-        sync(&household, st, at, ob);
+        sync(household, st, at, ob);
     }
 }
 
 /// Tells each resident who exposed them (the earliest other positive), if that changed.
-fn sync(household: &str, st: &mut HouseholdState, at: Timestamp, ob: &mut Outbox) {
+fn sync(household: HouseholdKey, st: &mut HouseholdState, at: Timestamp, ob: &mut Outbox) {
     for r in &mut st.residents {
         let source = st
             .positives
             .iter()
-            .find(|(p, _, _)| *p != r.contact.person_id)
+            .find(|(p, _, _)| p != r.contact.person_id())
             .map(|(p, t, tube)| ExposureSource {
                 person_id: p.clone(),
                 tube_id: tube.clone(),
@@ -112,7 +112,7 @@ fn sync(household: &str, st: &mut HouseholdState, at: Timestamp, ob: &mut Outbox
         }
         r.told = source.clone();
         ob.msgs.push_back(Msg::Exposure {
-            household: household.to_string(),
+            household,
             contact: r.contact.clone(),
             source,
             at,

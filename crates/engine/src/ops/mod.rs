@@ -24,21 +24,21 @@ pub(crate) fn new_alert(
     reason: String,
     evidence: Evidence,
 ) -> Alert {
-    let subject = contact.map_or(tube_id, |c| c.person_id.as_str());
+    let subject = contact.map_or(tube_id, |c| c.person_id());
     Alert {
         alert_id: alert_id(kind, subject, cause),
         version: 0,
         kind,
         state: AlertState::Open,
-        person_id: contact.map(|c| c.person_id.clone()),
+        person_id: contact.map(|c| c.person_id().to_string()),
         tube_id: tube_id.to_string(),
         raised_at,
         due_at,
         updated_at: raised_at,
-        region: contact.map(|c| c.region.clone()),
-        name: contact.and_then(|c| c.name.clone()),
-        phone: contact.and_then(|c| c.phone.clone()),
-        address: contact.and_then(|c| c.address.clone()),
+        region: contact.map(|c| c.region().clone()),
+        name: contact.and_then(|c| c.name().cloned()),
+        phone: contact.and_then(|c| c.phone().cloned()),
+        address: contact.and_then(|c| c.address().cloned()),
         reason,
         evidence,
         superseded_by: None,

@@ -3,7 +3,9 @@
 //! ([`super::person_rules`]), and tells households when the person is
 //! confirmed positive and pools where the person's retest stands.
 
-use std::collections::HashMap;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use pooltrace_model::{
     AlertKind, AlertState, Interpretation, PersonOutcome, PersonOutcomeRow, Timestamp, TubeKind,
@@ -12,19 +14,19 @@ use pooltrace_model::{
 use super::person_rules::{derive, Derived};
 use super::Outbox;
 use crate::alert_book::AlertBook;
-use crate::msg::{Contact, ExposureSource, Msg, Observation, RetestStatus};
+use crate::msg::{Contact, ExposureSource, HouseholdKey, Msg, Observation, RetestStatus};
 use crate::{Effect, EngineConfig};
 
 #[derive(Debug)]
 pub(crate) struct PersonState {
     pub contact: Contact,
     contact_at: i64,
-    pub obs: Vec<Observation>,
+    pub obs: Vec<Arc<Observation>>,
     /// (household key, who exposed the person there).
-    pub exposures: Vec<(String, ExposureSource)>,
-    households: Vec<String>,
+    pub exposures: Vec<(HouseholdKey, ExposureSource)>,
+    households: Vec<HouseholdKey>,
     /// What each household was last told about this person being positive.
-    told_positive: Vec<(String, Option<(Timestamp, String)>)>,
+    told_positive: Vec<(HouseholdKey, Option<(Timestamp, String)>)>,
     /// What each flagged pool was last told about this person's retest.
     told_retest: Vec<(String, RetestStatus)>,
     book: AlertBook,
@@ -78,14 +80,14 @@ impl PersonOp {
     pub fn on_observed(
         &mut self,
         contact: Contact,
-        obs: Observation,
+        obs: Arc<Observation>,
         at: Timestamp,
         cfg: &EngineConfig,
         ob: &mut Outbox,
     ) {
         let outcome = PersonOutcome::of(obs.tube_kind, obs.interpretation);
         ob.effects.push(Effect::PersonOutcome(PersonOutcomeRow {
-            person_id: contact.person_id.clone(),
+            person_id: contact.person_id().to_string(),
             tube_id: obs.tube_id.clone(),
             tube_kind: obs.tube_kind,
             revision: obs.revision,
@@ -94,14 +96,14 @@ impl PersonOp {
                 .decided_by
                 .clone()
                 .unwrap_or_else(|| obs.tube_kind.as_str().to_string()),
-            region: contact.region.clone(),
+            region: contact.region().clone(),
             collected_at: obs.collected_at,
             decided_at: obs.reported_at,
             retest_of: obs.retest_of.clone(),
         }));
         let cleared_by_pool =
             obs.tube_kind != TubeKind::Single && obs.interpretation == Interpretation::Negative;
-        if cleared_by_pool && !self.people.contains_key(&contact.person_id) {
+        if cleared_by_pool && !self.people.contains_key(contact.person_id()) {
             return;
         }
         let collected = obs.collected_at.millis();
@@ -126,28 +128,28 @@ impl PersonOp {
     /// A household told this person about an exposure at home (or withdrew it).
     pub fn on_exposure(
         &mut self,
-        household: String,
+        household: HouseholdKey,
         contact: Contact,
         source: Option<ExposureSource>,
         at: Timestamp,
         cfg: &EngineConfig,
         ob: &mut Outbox,
     ) {
-        if source.is_none() && !self.people.contains_key(&contact.person_id) {
+        if source.is_none() && !self.people.contains_key(contact.person_id()) {
             return;
         }
         let st = self.state(contact, i64::MIN);
         st.exposures.retain(|(h, _)| *h != household);
         if let Some(src) = source {
             st.exposures.push((household, src));
-            st.exposures.sort_by(|a, b| a.0.cmp(&b.0));
+            st.exposures.sort_by_key(|e| e.0);
         }
         update(st, at, cfg, ob);
     }
 
     fn state(&mut self, contact: Contact, contact_at: i64) -> &mut PersonState {
         self.people
-            .entry(contact.person_id.clone())
+            .entry(contact.person_id().to_string())
             .or_insert_with(|| PersonState {
                 contact,
                 contact_at,
@@ -181,11 +183,11 @@ fn update(st: &mut PersonState, at: Timestamp, cfg: &EngineConfig, ob: &mut Outb
         }
         match told {
             Some((_, was)) => *was = positive.clone(),
-            None => st.told_positive.push((h.clone(), positive.clone())),
+            None => st.told_positive.push((*h, positive.clone())),
         }
         ob.msgs.push_back(Msg::Positive {
-            household: h.clone(),
-            person_id: st.contact.person_id.clone(),
+            household: *h,
+            person_id: st.contact.person_id().to_string(),
             since: positive.clone(),
             at,
         });
@@ -202,7 +204,7 @@ fn update(st: &mut PersonState, at: Timestamp, cfg: &EngineConfig, ob: &mut Outb
         }
         ob.msgs.push_back(Msg::Retest {
             pool_tube_id: r.pool_tube_id,
-            person_id: st.contact.person_id.clone(),
+            person_id: st.contact.person_id().to_string(),
             status: r.status,
             retest_tube_id: r.retest_tube_id,
             reported_at: r.reported_at,

@@ -54,10 +54,11 @@ fn key(o: &Observation) -> (i64, &str) {
 pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
     let d = &cfg.deadlines;
     let c = Some(&st.contact);
-    let person = st.contact.person_id.as_str();
+    let person = st.contact.person_id();
     let mut singles: Vec<&Observation> = st
         .obs
         .iter()
+        .map(|o| &**o)
         .filter(|o| o.tube_kind == TubeKind::Single)
         .collect();
     singles.sort_by_key(|o| (o.collected_at.millis(), o.tube_id.as_str()));
@@ -90,6 +91,7 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
     let mut pools: Vec<&Observation> = st
         .obs
         .iter()
+        .map(|o| &**o)
         .filter(|o| {
             o.tube_kind != TubeKind::Single
                 && matches!(
@@ -189,6 +191,7 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
     let mut invalid: Vec<&Observation> = st
         .obs
         .iter()
+        .map(|o| &**o)
         .filter(|o| o.interpretation == Interpretation::Invalid)
         .collect();
     invalid.sort_by(|a, b| key(a).cmp(&key(b)));
@@ -243,7 +246,7 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
         };
         let a = new_alert(
             AlertKind::IsolationTransfer,
-            household,
+            &format!("{household:032x}"),
             c,
             &src.tube_id,
             src.since,

@@ -3,7 +3,7 @@
 //! every member re-tested negative (rule 4): the pool result needs a lab
 //! quality check.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use pooltrace_model::{AlertKind, Evidence, Region, Timestamp};
 

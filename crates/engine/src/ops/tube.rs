@@ -2,7 +2,9 @@
 //! receipt; decides the tube when manifest and result are both there; owns
 //! the tube's own alerts (`orphan_result`, `lab_overdue`, `result_missing`).
 
-use std::collections::HashMap;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use pooltrace_model::{
     AlertKind, Evidence, LabResult, Manifest, Receipt, Record, ResultStatus, Timestamp, TubeKind,
@@ -18,7 +20,7 @@ use crate::{Disposition, Effect, EngineConfig, Rejection};
 
 #[derive(Debug, Default)]
 struct TubeState {
-    manifest: Option<Manifest>,
+    manifest: Option<Arc<Manifest>>,
     result: Option<LabResult>,
     receipt: Option<Receipt>,
     /// Decisions emitted so far (a correction adds one).
@@ -59,7 +61,7 @@ impl TubeOp {
     pub fn on_manifest(&mut self, m: Manifest, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
         let st = self.tubes.entry(m.tube_id.clone()).or_default();
         if let Some(existing) = &st.manifest {
-            return if *existing == m {
+            return if **existing == m {
                 Ok(Disposition::Duplicate)
             } else {
                 let tube_id = m.tube_id.clone();
@@ -69,8 +71,9 @@ impl TubeOp {
                 )))
             };
         }
-        for member in &m.members {
-            let contact = Contact::of(member, &m.region);
+        let m = Arc::new(m);
+        for i in 0..m.members.len() {
+            let contact = Contact::of(&m, i);
             if let Some(household) = contact.household_key() {
                 ob.msgs.push_back(Msg::Resident {
                     household,
@@ -227,7 +230,7 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
         retest_of: m.retest_of.clone(),
         batch_id: m.batch_id.clone(),
     }));
-    let obs = Observation {
+    let obs = Arc::new(Observation {
         tube_id: m.tube_id.clone(),
         tube_kind: m.kind,
         revision: st.revision,
@@ -239,11 +242,11 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
         lab_id: r.lab_id.clone(),
         kit: r.kit.clone(),
         decided_by: None,
-    };
-    for member in &m.members {
+    });
+    for i in 0..m.members.len() {
         ob.msgs.push_back(Msg::Observed {
-            contact: Contact::of(member, &m.region),
-            obs: obs.clone(),
+            contact: Contact::of(m, i),
+            obs: Arc::clone(&obs),
             at: now,
         });
     }
