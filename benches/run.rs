@@ -8,7 +8,7 @@
 //!     cargo bench --bench run -- [PEOPLE]      (default 1000000)
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
 
@@ -24,7 +24,11 @@ fn rid(n: u64) -> String {
     format!("{first17}{}", c as char)
 }
 
+/// Writes the inputs line by line (the generator must not hold them in
+/// memory: peak RSS is part of what this bench measures).
 fn generate(dir: &Path, people: u64) {
+    let mut mf = BufWriter::new(std::fs::File::create(dir.join("manifests.ndjson")).unwrap());
+    let mut rf = BufWriter::new(std::fs::File::create(dir.join("results.ndjson")).unwrap());
     let (mut m, mut r) = (String::new(), String::new());
     let pools = people / 10;
     for p in 0..pools {
@@ -55,9 +59,13 @@ fn generate(dir: &Path, people: u64) {
             r#"{"IC":27.4}"#
         };
         writeln!(r, r#"{{"tube_id":"P{p:08}","lab_id":"LAB-{}","reported_at":"{rep}","kit":"KIT-1","ct":{ct}}}"#, p % 8).unwrap();
+        mf.write_all(m.as_bytes()).unwrap();
+        rf.write_all(r.as_bytes()).unwrap();
+        m.clear();
+        r.clear();
     }
-    std::fs::write(dir.join("manifests.ndjson"), m).unwrap();
-    std::fs::write(dir.join("results.ndjson"), r).unwrap();
+    mf.flush().unwrap();
+    rf.flush().unwrap();
 }
 
 fn peak_rss_mib() -> f64 {

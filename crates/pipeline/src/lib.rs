@@ -10,11 +10,13 @@
 //! overrides, then command-line flags; it is shared with the Kafka runtime.
 
 mod config;
+mod pipeline;
 mod report;
 mod run;
 pub mod sink;
 pub mod source;
 
 pub use config::{Config, ConfigError, InputConfig, PrivacyConfig};
+pub use pipeline::Pipeline;
 pub use report::RunReport;
-pub use run::{prepare_out_dir, run_files, Inputs, Pipeline, RunError};
+pub use run::{prepare_out_dir, run_files, Inputs, RunError};

@@ -1,18 +1,20 @@
-//! Wiring for one process: records -> engine -> sinks, and `run` on files.
+//! `run` on files: a reader thread parses and merges the inputs in event
+//! time, the calling thread drives the [`Pipeline`].
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::mpsc::sync_channel;
 
-use pooltrace_engine::{Disposition, Effect, Engine};
-use pooltrace_model::{Record, RecordKind};
-use pooltrace_parquet::{ParquetError, ParquetSink, PseudonymKey, Table};
+use pooltrace_model::RecordKind;
+use pooltrace_parquet::{ParquetError, Table};
 use thiserror::Error;
 
-use crate::sink::{DeadLetter, NdjsonWriter, Origin};
 use crate::source::{EventTimeMerge, Item, NdjsonSource};
-use crate::{Config, RunReport};
+use crate::{Config, Pipeline, RunReport};
+
+/// Items per batch handed from the reader thread to the engine.
+const BATCH: usize = 1024;
 
 /// Marks a directory as pooltrace output, so a later run may replace it.
 const OUT_MARKER: &str = ".pooltrace-out";
@@ -46,6 +48,8 @@ pub enum RunError {
     Parquet(#[from] ParquetError),
     #[error("only one input may be read from stdin (`-`)")]
     StdinTwice,
+    #[error("the {0} thread stopped unexpectedly")]
+    Thread(&'static str),
 }
 
 /// The input files of `run`; `-` reads stdin.
@@ -84,135 +88,7 @@ pub fn prepare_out_dir(out: &Path) -> Result<(), RunError> {
     .map_err(werr)
 }
 
-/// The engine with its sinks: what `run` and `demo` drive.
-pub struct Pipeline {
-    engine: Engine,
-    alerts: NdjsonWriter<BufWriter<File>>,
-    dead: NdjsonWriter<BufWriter<File>>,
-    parquet: ParquetSink,
-    effects: Vec<Effect>,
-    report: RunReport,
-    out: PathBuf,
-    started: Instant,
-}
-
-impl Pipeline {
-    /// Opens the sinks in `out` (see [`prepare_out_dir`]).
-    pub fn create(cfg: &Config, out: &Path) -> Result<Self, RunError> {
-        let key = cfg
-            .privacy
-            .pseudonym_key
-            .as_deref()
-            .ok_or(RunError::MissingPseudonymKey)?;
-        let key = PseudonymKey::new(key.as_bytes()).map_err(RunError::BadPseudonymKey)?;
-        prepare_out_dir(out)?;
-        let create = |name: &str| {
-            let path = out.join(name);
-            File::create(&path)
-                .map(BufWriter::new)
-                .map_err(|source| RunError::Write {
-                    path: path.display().to_string(),
-                    source,
-                })
-        };
-        Ok(Pipeline {
-            engine: Engine::new(cfg.engine.clone()),
-            alerts: NdjsonWriter::new(create("alerts.ndjson")?),
-            dead: NdjsonWriter::new(create("dead_letters.ndjson")?),
-            parquet: ParquetSink::create(out, key, cfg.parquet.clone())?,
-            effects: Vec::new(),
-            report: RunReport::default(),
-            out: out.to_path_buf(),
-            started: Instant::now(),
-        })
-    }
-
-    fn write_err(&self, name: &str) -> impl FnOnce(std::io::Error) -> RunError {
-        let path = self.out.join(name).display().to_string();
-        move |source| RunError::Write { path, source }
-    }
-
-    /// Feeds one valid record; returns the effects it caused (already written).
-    pub fn push(&mut self, record: Record, origin: Origin) -> Result<&[Effect], RunError> {
-        self.report.records_valid += 1;
-        if let Record::Manifest(m) = &record {
-            self.report.people_in_manifests += m.members.len() as u64;
-        }
-        self.effects.clear();
-        if let Disposition::Rejected(rejection) = self.engine.handle(record, &mut self.effects) {
-            let raw = match self.engine.take_rejected() {
-                Some(Record::Manifest(m)) => serde_json::to_vec(&m),
-                Some(Record::Result(r)) => serde_json::to_vec(&r),
-                Some(Record::Receipt(r)) => serde_json::to_vec(&r),
-                None => Ok(Vec::new()),
-            }
-            .unwrap_or_default();
-            self.dead_letter(DeadLetter::from_rejection(origin, &rejection, raw))?;
-        }
-        for e in &self.effects {
-            match e {
-                Effect::Alert(a) => {
-                    let path = self.out.join("alerts.ndjson").display().to_string();
-                    self.alerts
-                        .write(a)
-                        .map_err(|source| RunError::Write { path, source })?;
-                    self.parquet.write_alert(a)?;
-                }
-                Effect::TubeResult(t) => self.parquet.write_tube_result(t)?,
-                Effect::PersonOutcome(p) => self.parquet.write_person_outcome(p)?,
-            }
-        }
-        Ok(&self.effects)
-    }
-
-    /// Records a rejected input record.
-    pub fn dead_letter(&mut self, d: DeadLetter) -> Result<(), RunError> {
-        *self.report.dead_letters.entry(d.code).or_default() += 1;
-        let err = self.write_err("dead_letters.ndjson");
-        self.dead.write(&d).map_err(err)
-    }
-
-    /// The engine (for its watermark and summary).
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
-    /// Counts lines read by a source (for the summary).
-    pub fn count_lines(&mut self, stream: &'static str, lines: u64, blank: u64) {
-        *self.report.lines_read.entry(stream).or_default() += lines;
-        self.report.blank_lines += blank;
-    }
-
-    /// Flushes every sink and returns the report (also written as `summary.json`).
-    pub fn finish(self) -> Result<RunReport, RunError> {
-        let mut report = self.report;
-        for (name, w) in [
-            ("alerts.ndjson", self.alerts),
-            ("dead_letters.ndjson", self.dead),
-        ] {
-            w.finish().map_err(|source| RunError::Write {
-                path: self.out.join(name).display().to_string(),
-                source,
-            })?;
-        }
-        let stats = self.parquet.finish()?;
-        for t in Table::ALL {
-            report.parquet_rows.insert(t.name(), stats.table(t).rows);
-        }
-        report.parquet_files = stats.files();
-        report.engine = self.engine.summary();
-        report.elapsed_secs = self.started.elapsed().as_secs_f64();
-        let path = self.out.join("summary.json");
-        let json = serde_json::to_vec_pretty(&report).unwrap_or_default();
-        std::fs::write(&path, json).map_err(|source| RunError::Write {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Ok(report)
-    }
-}
-
-fn open(path: &Path, stdin_used: &mut bool) -> Result<Box<dyn BufRead>, RunError> {
+fn open(path: &Path, stdin_used: &mut bool) -> Result<Box<dyn BufRead + Send>, RunError> {
     if path == Path::new("-") {
         if *stdin_used {
             return Err(RunError::StdinTwice);
@@ -251,22 +127,51 @@ pub fn run_files(cfg: &Config, inputs: &Inputs, out: &Path) -> Result<RunReport,
         }
     }
     let mut pipeline = Pipeline::create(cfg, out)?;
-    let mut merge = EventTimeMerge::new(sources);
-    loop {
-        let item = merge.next_item().map_err(|source| RunError::Read {
-            path: "input".into(),
-            source,
-        })?;
-        match item {
-            None => break,
-            Some(Item::Dead(d)) => pipeline.dead_letter(d)?,
-            Some(Item::Record(p)) => {
-                pipeline.push(p.record, p.origin)?;
+    // Parsing is a third of the work: it runs on its own thread, ahead of
+    // the engine, through a bounded channel (memory stays flat).
+    let (tx, rx) = sync_channel::<Vec<Item>>(16);
+    let reader = std::thread::Builder::new()
+        .name("pooltrace-read".into())
+        .spawn(move || -> std::io::Result<Vec<(&'static str, u64, u64)>> {
+            let mut merge = EventTimeMerge::new(sources);
+            let mut batch = Vec::with_capacity(BATCH);
+            while let Some(item) = merge.next_item()? {
+                batch.push(item);
+                if batch.len() == BATCH
+                    && tx
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .is_err()
+                {
+                    break;
+                }
+            }
+            let _ = tx.send(batch);
+            Ok(merge
+                .sources()
+                .iter()
+                .map(|s| (s.kind().as_str(), s.lines_read, s.blank_lines))
+                .collect())
+        })
+        .map_err(|_| RunError::Thread("reader"))?;
+    for batch in rx {
+        for item in batch {
+            match item {
+                Item::Dead(d) => pipeline.dead_letter(d)?,
+                Item::Record(p) => {
+                    pipeline.push(p.record, p.origin)?;
+                }
             }
         }
     }
-    for s in merge.sources() {
-        pipeline.count_lines(s.kind().as_str(), s.lines_read, s.blank_lines);
+    let counts = reader
+        .join()
+        .map_err(|_| RunError::Thread("reader"))?
+        .map_err(|source| RunError::Read {
+            path: "input".into(),
+            source,
+        })?;
+    for (stream, lines, blank) in counts {
+        pipeline.count_lines(stream, lines, blank);
     }
     pipeline.finish()
 }

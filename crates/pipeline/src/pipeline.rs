@@ -1,0 +1,210 @@
+//! The engine with its sinks: what `run` and `demo` drive. Effects are
+//! written on a sink thread (Parquet encoding is a quarter of the work), in
+//! batches through a bounded channel, in the engine's order.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use pooltrace_engine::{Disposition, Effect, Engine};
+use pooltrace_model::Record;
+use pooltrace_parquet::{ParquetSink, PseudonymKey, SinkStats, Table};
+
+use crate::run::{prepare_out_dir, RunError};
+use crate::sink::{DeadLetter, NdjsonWriter, Origin};
+use crate::{Config, RunReport};
+
+/// Effects per batch handed to the sink thread.
+const BATCH: usize = 4096;
+
+enum ToSink {
+    Effects(Vec<Effect>),
+    Dead(DeadLetter),
+}
+
+/// The engine, feeding a sink thread.
+pub struct Pipeline {
+    engine: Engine,
+    /// Effects not yet handed to the sink thread; the last record's are at the end.
+    pending: Vec<Effect>,
+    last: usize,
+    to_sink: Option<SyncSender<ToSink>>,
+    sink: Option<JoinHandle<Result<SinkStats, RunError>>>,
+    report: RunReport,
+    out: PathBuf,
+    started: Instant,
+}
+
+impl Pipeline {
+    /// Opens the sinks in `out` (see [`prepare_out_dir`]).
+    pub fn create(cfg: &Config, out: &Path) -> Result<Self, RunError> {
+        let key = cfg
+            .privacy
+            .pseudonym_key
+            .as_deref()
+            .ok_or(RunError::MissingPseudonymKey)?;
+        let key = PseudonymKey::new(key.as_bytes()).map_err(RunError::BadPseudonymKey)?;
+        prepare_out_dir(out)?;
+        let create = |name: &str| {
+            let path = out.join(name);
+            File::create(&path)
+                .map(BufWriter::new)
+                .map_err(|source| RunError::Write {
+                    path: path.display().to_string(),
+                    source,
+                })
+        };
+        let sinks = Sinks {
+            alerts: NdjsonWriter::new(create("alerts.ndjson")?),
+            dead: NdjsonWriter::new(create("dead_letters.ndjson")?),
+            parquet: ParquetSink::create(out, key, cfg.parquet.clone())?,
+            out: out.to_path_buf(),
+        };
+        let (tx, rx) = sync_channel(8);
+        let sink = std::thread::Builder::new()
+            .name("pooltrace-sink".into())
+            .spawn(move || sinks.run(rx))
+            .map_err(|_| RunError::Thread("sink"))?;
+        Ok(Pipeline {
+            engine: Engine::new(cfg.engine.clone()),
+            pending: Vec::with_capacity(BATCH * 2),
+            last: 0,
+            to_sink: Some(tx),
+            sink: Some(sink),
+            report: RunReport::default(),
+            out: out.to_path_buf(),
+            started: Instant::now(),
+        })
+    }
+
+    fn send(&mut self, msg: ToSink) -> Result<(), RunError> {
+        let sent = self.to_sink.as_ref().is_some_and(|tx| tx.send(msg).is_ok());
+        if sent {
+            return Ok(());
+        }
+        // The sink thread stopped: its error says why.
+        self.to_sink = None;
+        match self.sink.take().map(JoinHandle::join) {
+            Some(Ok(Err(e))) => Err(e),
+            _ => Err(RunError::Thread("sink")),
+        }
+    }
+
+    /// Feeds one valid record; returns the effects it caused (they are
+    /// written in order by the sink thread).
+    pub fn push(&mut self, record: Record, origin: Origin) -> Result<&[Effect], RunError> {
+        self.report.records_valid += 1;
+        if let Record::Manifest(m) = &record {
+            self.report.people_in_manifests += m.members.len() as u64;
+        }
+        if self.pending.len() >= BATCH {
+            let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH * 2));
+            self.send(ToSink::Effects(batch))?;
+        }
+        self.last = self.pending.len();
+        if let Disposition::Rejected(rejection) = self.engine.handle(record, &mut self.pending) {
+            let raw = match self.engine.take_rejected() {
+                Some(Record::Manifest(m)) => serde_json::to_vec(&m),
+                Some(Record::Result(r)) => serde_json::to_vec(&r),
+                Some(Record::Receipt(r)) => serde_json::to_vec(&r),
+                None => Ok(Vec::new()),
+            }
+            .unwrap_or_default();
+            self.dead_letter(DeadLetter::from_rejection(origin, &rejection, raw))?;
+        }
+        Ok(&self.pending[self.last..])
+    }
+
+    /// Records a rejected input record.
+    pub fn dead_letter(&mut self, d: DeadLetter) -> Result<(), RunError> {
+        *self.report.dead_letters.entry(d.code).or_default() += 1;
+        self.send(ToSink::Dead(d))
+    }
+
+    /// The engine (for its watermark and summary).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Counts lines read by a source (for the summary).
+    pub fn count_lines(&mut self, stream: &'static str, lines: u64, blank: u64) {
+        *self.report.lines_read.entry(stream).or_default() += lines;
+        self.report.blank_lines += blank;
+    }
+
+    /// Flushes every sink and returns the report (also written as `summary.json`).
+    pub fn finish(mut self) -> Result<RunReport, RunError> {
+        let batch = std::mem::take(&mut self.pending);
+        self.send(ToSink::Effects(batch))?;
+        self.to_sink = None;
+        let stats = self
+            .sink
+            .take()
+            .ok_or(RunError::Thread("sink"))?
+            .join()
+            .map_err(|_| RunError::Thread("sink"))??;
+        let mut report = std::mem::take(&mut self.report);
+        for t in Table::ALL {
+            report.parquet_rows.insert(t.name(), stats.table(t).rows);
+        }
+        report.parquet_files = stats.files();
+        report.engine = self.engine.summary();
+        report.elapsed_secs = self.started.elapsed().as_secs_f64();
+        let path = self.out.join("summary.json");
+        let json = serde_json::to_vec_pretty(&report).unwrap_or_default();
+        std::fs::write(&path, json).map_err(|source| RunError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(report)
+    }
+}
+
+/// What the sink thread owns.
+struct Sinks {
+    alerts: NdjsonWriter<BufWriter<File>>,
+    dead: NdjsonWriter<BufWriter<File>>,
+    parquet: ParquetSink,
+    out: PathBuf,
+}
+
+impl Sinks {
+    fn io_err(&self, name: &str) -> impl FnOnce(std::io::Error) -> RunError {
+        let path = self.out.join(name).display().to_string();
+        move |source| RunError::Write { path, source }
+    }
+
+    fn run(mut self, rx: Receiver<ToSink>) -> Result<SinkStats, RunError> {
+        for msg in rx {
+            match msg {
+                ToSink::Dead(d) => {
+                    let err = self.io_err("dead_letters.ndjson");
+                    self.dead.write(&d).map_err(err)?;
+                }
+                ToSink::Effects(effects) => {
+                    for e in &effects {
+                        match e {
+                            Effect::Alert(a) => {
+                                let err = self.io_err("alerts.ndjson");
+                                self.alerts.write(a).map_err(err)?;
+                                self.parquet.write_alert(a)?;
+                            }
+                            Effect::TubeResult(t) => self.parquet.write_tube_result(t)?,
+                            Effect::PersonOutcome(p) => self.parquet.write_person_outcome(p)?,
+                        }
+                    }
+                }
+            }
+        }
+        let (alerts_err, dead_err) = (
+            self.io_err("alerts.ndjson"),
+            self.io_err("dead_letters.ndjson"),
+        );
+        self.alerts.finish().map_err(alerts_err)?;
+        self.dead.finish().map_err(dead_err)?;
+        Ok(self.parquet.finish()?)
+    }
+}
