@@ -27,6 +27,10 @@ pub struct Deadlines {
     pub orphan_result_after_min: i64,
     /// `batch_incomplete` raised this long after a batch's first result (default 360).
     pub batch_incomplete_after_min: i64,
+    /// `discordant_pool` raised once the watermark is this long past the
+    /// last negative retest of the pool (default 0: as soon as the watermark
+    /// passes it, i.e. after the allowed lateness).
+    pub discordant_pool_after_min: i64,
 }
 
 impl Default for Deadlines {
@@ -42,6 +46,7 @@ impl Default for Deadlines {
             result_missing_after_min: 1440,
             orphan_result_after_min: 30,
             batch_incomplete_after_min: 360,
+            discordant_pool_after_min: 0,
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::ops::person::PersonOp;
 use crate::ops::pool::PoolOp;
 use crate::ops::tube::TubeOp;
 use crate::ops::Outbox;
-use crate::timers::Timers;
+use crate::timers::{TimerKind, Timers};
 use crate::{Disposition, Effect, EngineConfig, Summary};
 
 /// The whole deconvolution engine in one process (all keys local).
@@ -46,10 +46,10 @@ impl Engine {
     /// A new engine with no state.
     pub fn new(cfg: EngineConfig) -> Self {
         Engine {
+            pools: PoolOp::new(minutes(cfg.deadlines.discordant_pool_after_min)),
             cfg,
             tubes: TubeOp::default(),
             people: PersonOp::default(),
-            pools: PoolOp::default(),
             households: HouseholdOp::default(),
             timers: Timers::default(),
             queue: VecDeque::new(),
@@ -137,7 +137,10 @@ impl Engine {
                     msgs: &mut self.queue,
                     timers: &mut self.timers,
                 };
-                self.tubes.on_timer(kind, &tube, &self.cfg, &mut ob);
+                match kind {
+                    TimerKind::DiscordantPool => self.pools.on_timer(&tube, &mut ob),
+                    _ => self.tubes.on_timer(kind, &tube, &self.cfg, &mut ob),
+                }
                 self.drain(out);
             }
         }

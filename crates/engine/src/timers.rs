@@ -13,6 +13,10 @@ pub enum TimerKind {
     LabOverdue,
     /// Manifest with no result: `result_missing`.
     ResultMissing,
+    /// Every member of a flagged pool re-tested negative: `discordant_pool`
+    /// once the watermark shows no positive is still on its way (keyed by
+    /// the pool tube; handled by the pool operator).
+    DiscordantPool,
 }
 
 /// Pending timers ordered by due time; registering the same timer twice is a no-op.
@@ -22,7 +26,7 @@ pub struct Timers {
 }
 
 impl Timers {
-    /// Registers a timer for `tube_id`, due at `due`.
+    /// Registers a timer for a tube (or pool tube) id, due at `due`.
     pub fn set(&mut self, due: EventTime, kind: TimerKind, tube_id: &str) {
         self.pending.insert((due, kind, tube_id.to_string()));
     }

@@ -189,7 +189,7 @@ proptest! {
                 .collect::<Vec<_>>()
         };
         let (a, b) = (key(recs), key(shuffled));
-        prop_assert_eq!(a.len(), b.len());
+        prop_assert_eq!(a.len(), b.len(), "in order: {:#?}\nshuffled: {:#?}", a, b);
         for (x, y) in a.iter().zip(&b) {
             if x.1 == AlertKind::Resample && x.2 != y.2 {
                 // The one documented order effect: the engine keeps no state

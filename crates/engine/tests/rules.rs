@@ -164,7 +164,11 @@ fn rule4_negative_retest_resolves_and_all_negative_is_discordant() {
         ));
         records.push(result(&format!("R{i}"), &format!("12:0{i}"), neg()));
     }
-    let f = finals(&run(records.clone()));
+    // "No member is positive" is only known once the watermark passes the
+    // last negative (12:05 + 5 min lateness): the discordant check is a timer.
+    let before = finals(&run_ticks(records.clone(), &["12:09"]));
+    assert!(of(&before, DiscordantPool, None).is_empty());
+    let f = finals(&run_ticks(records.clone(), &["12:10"]));
     for i in 1..=5 {
         let a = one(&f, PoolRetest, i);
         assert_eq!(a.state, Resolved);
@@ -182,12 +186,25 @@ fn rule4_negative_retest_resolves_and_all_negative_is_discordant() {
     );
 
     // Four negatives only: not discordant yet.
-    let f = finals(&run(records[..10].to_vec()));
+    let f = finals(&run_ticks(records[..10].to_vec(), &["23:00"]));
     assert!(of(&f, DiscordantPool, None).is_empty());
     // One positive among them: never discordant.
     let mut with_pos = records.clone();
     with_pos[11] = result("R5", "12:05", pos());
-    let f = finals(&run(with_pos));
+    let f = finals(&run_ticks(with_pos, &["23:00"]));
+    assert!(of(&f, DiscordantPool, None).is_empty());
+    // A member's positive retest that arrives after the negatives but before
+    // the watermark passes them prevents the alert, as in any order.
+    let mut late_pos = records.clone();
+    late_pos.push(manifest_with(
+        "R1b",
+        "single",
+        "11:30",
+        vec![member(1, "301")],
+        Some("P1"),
+    ));
+    late_pos.push(result("R1b", "12:04", pos()));
+    let f = finals(&run_ticks(late_pos, &["23:00"]));
     assert!(of(&f, DiscordantPool, None).is_empty());
 }
 

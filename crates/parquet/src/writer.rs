@@ -61,6 +61,9 @@ pub(crate) struct TableWriter<B: RowBuffer> {
     /// Next file number per partition directory under the current stem.
     next_seq: HashMap<PathBuf, u32>,
     stats: TableStats,
+    /// Rows in builders across all partitions: kept under `row_group_rows`,
+    /// so memory stays flat however many partitions are open.
+    buffered: usize,
 }
 
 impl<B: RowBuffer> TableWriter<B> {
@@ -78,6 +81,7 @@ impl<B: RowBuffer> TableWriter<B> {
             last: None,
             next_seq: HashMap::new(),
             stats: TableStats::default(),
+            buffered: 0,
         })
     }
 
@@ -94,8 +98,15 @@ impl<B: RowBuffer> TableWriter<B> {
         let part = &mut self.partitions[idx];
         push(&mut part.rows);
         part.rows_in_file += 1;
+        self.buffered += 1;
         if part.rows.len() >= self.row_group_rows {
             self.encode_buffered(idx)?;
+        } else if self.buffered >= self.row_group_rows {
+            // Many partitions, none full: encode the biggest buffer.
+            let biggest = (0..self.partitions.len())
+                .max_by_key(|&i| self.partitions[i].rows.len())
+                .unwrap_or(idx);
+            self.encode_buffered(biggest)?;
         }
         if self.partitions[idx].rows_in_file >= self.max_rows_per_file {
             self.close_file(idx, stem)?;
@@ -197,6 +208,7 @@ impl<B: RowBuffer> TableWriter<B> {
         if part.rows.len() == 0 {
             return Ok(());
         }
+        self.buffered = self.buffered.saturating_sub(part.rows.len());
         let table = B::TABLE;
         let path = || self.out_dir.join(&part.dir);
         let batch = part

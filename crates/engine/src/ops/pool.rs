@@ -10,6 +10,7 @@ use pooltrace_model::{AlertKind, Evidence, Region, Timestamp};
 use super::{new_alert, Outbox};
 use crate::alert_book::AlertBook;
 use crate::msg::RetestStatus;
+use crate::timers::TimerKind;
 
 #[derive(Debug, Default)]
 struct PoolState {
@@ -17,16 +18,44 @@ struct PoolState {
     flagged: Option<(Vec<String>, Region)>,
     /// person -> (status, retest tube, its report time).
     retests: HashMap<String, (RetestStatus, Option<String>, Option<Timestamp>)>,
+    /// When the watermark confirmed the all-negative state (the timer fired).
+    discordant_at: Option<Timestamp>,
     book: AlertBook,
 }
 
 /// All flagged pools.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PoolOp {
     pools: HashMap<String, PoolState>,
+    /// `discordant_pool_after_min`, in milliseconds.
+    settle_ms: i64,
 }
 
 impl PoolOp {
+    /// A pool operator that raises `discordant_pool` `settle_ms` after the
+    /// last negative retest (once the watermark passes that).
+    pub fn new(settle_ms: i64) -> Self {
+        PoolOp {
+            pools: HashMap::default(),
+            settle_ms,
+        }
+    }
+
+    /// The all-negative check timer fired for `pool`.
+    pub fn on_timer(&mut self, pool: &str, ob: &mut Outbox) {
+        let Some(st) = self.pools.get_mut(pool) else {
+            return;
+        };
+        let Some(last) = all_negative(st).map(|(_, last)| last) else {
+            return;
+        };
+        let at = last.plus_millis(self.settle_ms);
+        if st.discordant_at.is_none() {
+            st.discordant_at = Some(at);
+        }
+        reconcile(pool, st, at, self.settle_ms, ob);
+    }
+
     /// Pools held.
     pub fn len(&self) -> usize {
         self.pools.len()
@@ -52,7 +81,7 @@ impl PoolOp {
         }
         let st = self.pools.entry(pool.clone()).or_default();
         st.flagged = flagged.then_some((members, region));
-        reconcile(&pool, st, at, ob);
+        reconcile(&pool, st, at, self.settle_ms, ob);
     }
 
     /// A member's retest standing changed.
@@ -69,26 +98,41 @@ impl PoolOp {
     ) {
         let st = self.pools.entry(pool.clone()).or_default();
         st.retests.insert(person, (status, tube, reported_at));
-        reconcile(&pool, st, at, ob);
+        reconcile(&pool, st, at, self.settle_ms, ob);
     }
 }
 
-fn reconcile(pool: &str, st: &mut PoolState, now: Timestamp, ob: &mut Outbox) {
+/// The members' negative retests (tube, reported) and the last report time,
+/// when every member of a flagged pool re-tested negative.
+fn all_negative(st: &PoolState) -> Option<(Vec<(&String, Timestamp)>, Timestamp)> {
+    let (members, _) = st.flagged.as_ref()?;
+    let negatives: Vec<(&String, Timestamp)> = members
+        .iter()
+        .map(|m| match st.retests.get(m) {
+            Some((RetestStatus::Negative, Some(tube), Some(t))) => Some((tube, *t)),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let last = negatives
+        .iter()
+        .map(|(_, t)| *t)
+        .reduce(|a, b| a.max_instant(b))?;
+    Some((negatives, last))
+}
+
+/// `discordant_pool` is wanted while every member is negative and the
+/// watermark has confirmed it (an absence of positives is only known once
+/// the watermark passes: deciding earlier would depend on arrival order).
+fn reconcile(pool: &str, st: &mut PoolState, now: Timestamp, settle_ms: i64, ob: &mut Outbox) {
     let mut desired = Vec::new();
-    if let Some((members, region)) = &st.flagged {
-        let all_negative: Option<Vec<(&String, Timestamp)>> = members
-            .iter()
-            .map(|m| match st.retests.get(m) {
-                Some((RetestStatus::Negative, Some(tube), Some(t))) => Some((tube, *t)),
-                _ => None,
-            })
-            .collect();
-        if let Some(negatives) = all_negative.filter(|n| !n.is_empty()) {
-            let raised = negatives
-                .iter()
-                .map(|(_, t)| *t)
-                .reduce(|a, b| a.max_instant(b))
-                .unwrap_or(now);
+    match (all_negative(st), st.discordant_at) {
+        (Some((_, last)), None) => {
+            ob.timers
+                .set(last.millis() + settle_ms, TimerKind::DiscordantPool, pool);
+        }
+        (Some((negatives, _)), Some(raised)) => {
+            let members = negatives.len();
+            let region = st.flagged.as_ref().map(|(_, r)| r.clone());
             let mut a = new_alert(
                 AlertKind::DiscordantPool,
                 "",
@@ -97,8 +141,7 @@ fn reconcile(pool: &str, st: &mut PoolState, now: Timestamp, ob: &mut Outbox) {
                 raised,
                 None,
                 format!(
-                    "Pool tube {pool} was flagged but all {} members re-tested negative in single tubes: check the lab's pool result.",
-                    members.len()
+                    "Pool tube {pool} was flagged but all {members} members re-tested negative in single tubes: check the lab's pool result."
                 ),
                 Evidence {
                     pool_tube_id: Some(pool.to_string()),
@@ -106,9 +149,10 @@ fn reconcile(pool: &str, st: &mut PoolState, now: Timestamp, ob: &mut Outbox) {
                     ..Evidence::default()
                 },
             );
-            a.region = Some(region.clone());
+            a.region = region;
             desired.push(a);
         }
+        (None, _) => {}
     }
     if desired.is_empty() && st.book.is_empty() {
         return;

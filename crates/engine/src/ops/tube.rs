@@ -196,6 +196,7 @@ impl TubeOp {
                 }
                 _ => return,
             },
+            TimerKind::DiscordantPool => return,
         };
         reconcile_alerts(st, fired_at, ob);
     }
