@@ -78,6 +78,21 @@ fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// CPU seconds (user + system, all threads) this process has used: steadier
+/// than wall time on a shared machine.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the ")" closing the command name; utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        f.get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn decode_only(dir: &Path) -> u64 {
     let mut n = 0;
     for (file, kind) in [
@@ -108,9 +123,9 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
 
-    let t = Instant::now();
+    let (t, c) = (Instant::now(), cpu_secs());
     let decoded = decode_only(dir.path());
-    let baseline = t.elapsed().as_secs_f64();
+    let (baseline, baseline_cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - c);
 
     let mut cfg = Config::default();
     cfg.privacy.pseudonym_key = Some("bench-key-0123456789abcdef".into());
@@ -119,20 +134,22 @@ fn main() {
         results: Some(dir.path().join("results.ndjson")),
         receipts: None,
     };
-    let t = Instant::now();
+    let (t, c) = (Instant::now(), cpu_secs());
     let report = run_files(&cfg, &inputs, &dir.path().join("out")).unwrap();
-    let full = t.elapsed().as_secs_f64();
+    let (full, full_cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - c);
     assert_eq!(report.people_in_manifests, people);
     println!("people                 {people}");
     println!(
-        "decode only (baseline) {:.2} s  {:>10.0} people/s  ({decoded} records)",
+        "decode only (baseline) {:.2} s  {:>10.0} people/s  cpu {:.2} s  ({decoded} records)",
         baseline,
-        people as f64 / baseline
+        people as f64 / baseline,
+        baseline_cpu
     );
     println!(
-        "run end to end         {:.2} s  {:>10.0} people/s",
+        "run end to end         {:.2} s  {:>10.0} people/s  cpu {:.2} s",
         full,
-        people as f64 / full
+        people as f64 / full,
+        full_cpu
     );
     println!("ratio run/baseline     {:.2}", baseline / full);
     println!("peak RSS               {:.0} MiB", peak_rss_mib());

@@ -2,6 +2,7 @@
 //! that must receive it ([`Msg::route`]): in one process they go through a
 //! queue, across instances through a repartition topic.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use pooltrace_model::{Address, Ct, Interpretation, Manifest, Member, Region, Timestamp, TubeKind};
@@ -85,18 +86,20 @@ impl Contact {
 /// One decided tube as one member sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observation {
-    pub tube_id: String,
+    pub tube_id: Arc<str>,
+    /// The tube's region (shared by the rows of all its members).
+    pub region: Arc<Region>,
     pub tube_kind: TubeKind,
     pub revision: u32,
     pub interpretation: Interpretation,
     pub collected_at: Timestamp,
     pub reported_at: Timestamp,
-    pub retest_of: Option<String>,
+    pub retest_of: Option<Arc<str>>,
     pub ct: Ct,
     pub lab_id: String,
     pub kit: Option<String>,
     /// Set when a non-adaptive batch decoder decided this (issue: decoding).
-    pub decided_by: Option<String>,
+    pub decided_by: Option<Cow<'static, str>>,
 }
 
 /// Where a person's retest for a flagged pool stands.

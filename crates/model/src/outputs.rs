@@ -1,6 +1,9 @@
 //! Rows the pipeline writes for analysts (the Parquet adapter pseudonymises
 //! person ids before anything leaves the process).
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{Ct, Interpretation, Region, Timestamp, TubeKind};
@@ -78,18 +81,22 @@ impl PersonOutcome {
 /// One person's outcome from one tube (raw `person_id`: the Parquet adapter
 /// writes only its keyed hash).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// One row per member of every decided tube: the fields shared by a tube's
+/// members (`tube_id`, `region`, `retest_of`) are reference-counted, so a
+/// row costs one allocation (`person_id`), not six.
 pub struct PersonOutcomeRow {
     pub person_id: String,
-    pub tube_id: String,
+    pub tube_id: Arc<str>,
     pub tube_kind: TubeKind,
     /// The tube's revision this row reflects.
     pub revision: u32,
     pub outcome: PersonOutcome,
     /// How it was decided: `pool`, `household`, `single`, or a decoder name.
-    pub decided_by: String,
-    pub region: Region,
+    pub decided_by: Cow<'static, str>,
+    pub region: Arc<Region>,
     pub collected_at: Timestamp,
     pub decided_at: Timestamp,
     /// For a single retest: the pool tube it re-tests.
-    pub retest_of: Option<String>,
+    pub retest_of: Option<Arc<str>>,
 }

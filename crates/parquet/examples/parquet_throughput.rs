@@ -8,6 +8,7 @@
 //! mostly waiting for the disk (every file is fsynced before its rename).
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Instant;
 
 use pooltrace_model::{PersonOutcome, PersonOutcomeRow, Region, Timestamp, TubeKind};
@@ -42,16 +43,16 @@ fn fill(row: &mut PersonOutcomeRow, i: u64, base: Timestamp) {
         i * 7919 % 9_999_999,
         i % 10
     );
-    row.tube_id.clear();
-    let _ = write!(row.tube_id, "T{tube:010}");
-    row.region.district.clear();
-    row.region
-        .district
-        .push_str(DISTRICTS[(tube % 16) as usize]);
-    row.region.street.clear();
-    let _ = write!(row.region.street, "Street-{}", tube % 97);
-    row.region.community.clear();
-    let _ = write!(row.region.community, "Community-{}", tube % 997);
+    // A new tube every 10 rows: its id and region are shared by its members,
+    // as the engine shares them.
+    if i % 10 == 0 {
+        row.tube_id = format!("T{tube:010}").into();
+        row.region = Arc::new(Region {
+            district: DISTRICTS[(tube % 16) as usize].to_string(),
+            street: format!("Street-{}", tube % 97),
+            community: format!("Community-{}", tube % 997),
+        });
+    }
     row.outcome = if tube % 200 == 199 {
         PersonOutcome::PoolPositivePending
     } else {
@@ -70,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base = Timestamp::parse("2022-05-10T08:00:00+08:00")?;
     let mut row = PersonOutcomeRow {
         person_id: String::new(),
-        tube_id: String::new(),
+        tube_id: "".into(),
         tube_kind: TubeKind::Pool,
         revision: 1,
         outcome: PersonOutcome::ClearedByPool,
@@ -79,7 +80,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             district: String::new(),
             street: String::new(),
             community: String::new(),
-        },
+        }
+        .into(),
         collected_at: base,
         decided_at: base,
         retest_of: None,

@@ -3,6 +3,7 @@
 //! ([`super::person_rules`]), and tells households when the person is
 //! confirmed positive and pools where the person's retest stands.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -95,8 +96,8 @@ impl PersonOp {
             decided_by: obs
                 .decided_by
                 .clone()
-                .unwrap_or_else(|| obs.tube_kind.as_str().to_string()),
-            region: contact.region().clone(),
+                .unwrap_or(Cow::Borrowed(obs.tube_kind.as_str())),
+            region: Arc::clone(&obs.region),
             collected_at: obs.collected_at,
             decided_at: obs.reported_at,
             retest_of: obs.retest_of.clone(),

@@ -36,18 +36,18 @@ fn evidence(o: &Observation) -> Evidence {
         lab_id: Some(o.lab_id.clone()),
         kit: o.kit.clone(),
         pool_tube_id: match o.tube_kind {
-            TubeKind::Single => o.retest_of.clone(),
-            _ => Some(o.tube_id.clone()),
+            TubeKind::Single => o.retest_of.as_deref().map(String::from),
+            _ => Some(o.tube_id.to_string()),
         },
         collected_at: Some(o.collected_at),
         reported_at: Some(o.reported_at),
-        decoder: o.decided_by.clone(),
+        decoder: o.decided_by.as_deref().map(String::from),
         ..Evidence::default()
     }
 }
 
 fn key(o: &Observation) -> (i64, &str) {
-    (o.reported_at.millis(), o.tube_id.as_str())
+    (o.reported_at.millis(), &*o.tube_id)
 }
 
 /// Derives the person's alerts (rules 2-6 and the isolation part of rule 3).
@@ -61,7 +61,7 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
         .map(|o| &**o)
         .filter(|o| o.tube_kind == TubeKind::Single)
         .collect();
-    singles.sort_by_key(|o| (o.collected_at.millis(), o.tube_id.as_str()));
+    singles.sort_by_key(|o| (o.collected_at.millis(), &*o.tube_id));
     let mut alerts = Vec::new();
 
     // Rule 3: the first positive single tube sends the person to hospital. One per person.
@@ -70,7 +70,7 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
         .filter(|o| o.interpretation == Interpretation::Positive)
         .min_by(|a, b| key(a).cmp(&key(b)));
     let ht_id = alert_id(AlertKind::HospitalTransfer, person, "");
-    let positive = first_positive.map(|o| (o.reported_at, o.tube_id.clone()));
+    let positive = first_positive.map(|o| (o.reported_at, o.tube_id.to_string()));
     if let Some(o) = first_positive {
         alerts.push(new_alert(
             AlertKind::HospitalTransfer,
@@ -104,7 +104,7 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
     let mut retests = Vec::new();
     for p in pools {
         let linked = singles.iter().filter(|s| {
-            s.retest_of.as_deref() == Some(p.tube_id.as_str())
+            s.retest_of.as_deref() == Some(&*p.tube_id)
                 || s.collected_at.millis() >= p.collected_at.millis()
         });
         let negative = linked
@@ -149,9 +149,9 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
             (RetestStatus::Pending, None)
         };
         retests.push(PoolRetest {
-            pool_tube_id: p.tube_id.clone(),
+            pool_tube_id: p.tube_id.to_string(),
             status,
-            retest_tube_id: by.map(|s| s.tube_id.clone()),
+            retest_tube_id: by.map(|s| s.tube_id.to_string()),
             reported_at: by.map(|s| s.reported_at),
         });
     }
@@ -216,7 +216,7 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
                 o.collected_at.millis() > i.collected_at.millis()
                     && o.interpretation != Interpretation::Invalid
             })
-            .min_by_key(|o| (o.collected_at.millis(), o.tube_id.as_str()));
+            .min_by_key(|o| (o.collected_at.millis(), &*o.tube_id));
         alerts.push(if positive.is_some() {
             superseded(a, &ht_id)
         } else if let Some(l) = later {

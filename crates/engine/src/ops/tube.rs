@@ -232,13 +232,14 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
         batch_id: m.batch_id.clone(),
     }));
     let obs = Arc::new(Observation {
-        tube_id: m.tube_id.clone(),
+        tube_id: m.tube_id.as_str().into(),
+        region: Arc::new(m.region.clone()),
         tube_kind: m.kind,
         revision: st.revision,
         interpretation,
         collected_at: m.collected_at,
         reported_at: r.reported_at,
-        retest_of: m.retest_of.clone(),
+        retest_of: m.retest_of.as_deref().map(Arc::from),
         ct: r.ct,
         lab_id: r.lab_id.clone(),
         kit: r.kit.clone(),

@@ -50,7 +50,7 @@ pub fn outcome(person_id: &str, district: &str, decided_at: &str) -> PersonOutco
         revision: 1,
         outcome: PersonOutcome::ClearedByPool,
         decided_by: "pool".into(),
-        region: region(district),
+        region: region(district).into(),
         collected_at: ts("2022-05-09T20:00:00+08:00"),
         decided_at: ts(decided_at),
         retest_of: None,
