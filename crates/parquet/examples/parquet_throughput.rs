@@ -45,7 +45,7 @@ fn fill(row: &mut PersonOutcomeRow, i: u64, base: Timestamp) {
     );
     // A new tube every 10 rows: its id and region are shared by its members,
     // as the engine shares them.
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         row.tube_id = format!("T{tube:010}").into();
         row.region = Arc::new(Region {
             district: DISTRICTS[(tube % 16) as usize].to_string(),
