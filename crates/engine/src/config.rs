@@ -51,6 +51,33 @@ impl Default for Deadlines {
     }
 }
 
+/// Non-adaptive batches (several pools per sample, decoded in one round).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BatchConfig {
+    /// Decoder: `comp`, `dd` (default), `scomp` or `ct` (Ct-aware). Whatever
+    /// it cannot decide is `undetermined` and gets a `pool_retest`.
+    pub decoder: String,
+    /// Assay sensitivity the decoder assumes (default 1.0: perfect).
+    pub sensitivity: f64,
+    /// Assay specificity the decoder assumes (default 1.0: perfect).
+    pub specificity: f64,
+    /// Send decoded positives straight to `hospital_transfer` instead of
+    /// `presumptive_positive` (only for a program that validated its design).
+    pub positives_to_hospital: bool,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            decoder: "dd".into(),
+            sensitivity: 1.0,
+            specificity: 1.0,
+            positives_to_hospital: false,
+        }
+    }
+}
+
 /// Everything the engine can be told.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -61,6 +88,8 @@ pub struct EngineConfig {
     pub allowed_lateness_min: i64,
     /// Ct interpretation per kit.
     pub ct_rules: CtRules,
+    /// Non-adaptive batch decoding.
+    pub batch: BatchConfig,
 }
 
 impl Default for EngineConfig {
@@ -69,7 +98,31 @@ impl Default for EngineConfig {
             deadlines: Deadlines::default(),
             allowed_lateness_min: 5,
             ct_rules: CtRules::default(),
+            batch: BatchConfig::default(),
         }
+    }
+}
+
+impl EngineConfig {
+    /// Checks what the types alone do not: the decoder name and the assay.
+    pub fn validate(&self) -> Result<(), String> {
+        pooltrace_decode::Decoder::from_name(&self.batch.decoder)
+            .map_err(|e| format!("engine.batch.decoder = {:?}: {e}", self.batch.decoder))?;
+        pooltrace_decode::Assay::new(self.batch.sensitivity, self.batch.specificity).map_err(
+            |e| {
+                format!(
+                    "engine.batch.sensitivity / specificity = {} / {}: {e}",
+                    self.batch.sensitivity, self.batch.specificity
+                )
+            },
+        )?;
+        if self.allowed_lateness_min < 0 {
+            return Err(format!(
+                "engine.allowed_lateness_min = {}: must not be negative",
+                self.allowed_lateness_min
+            ));
+        }
+        Ok(())
     }
 }
 

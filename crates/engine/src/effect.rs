@@ -44,6 +44,14 @@ pub enum Rejection {
         "tube `{tube_id}` already has a different correction reported at the same time ({existing}); a later correction must have a later reported_at"
     )]
     ConflictingCorrection { tube_id: String, existing: String },
+    #[error(
+        "tube `{tube_id}`: batch pools need `design` and `pool_index`, and design `{design}` {why}"
+    )]
+    BadBatchPool {
+        tube_id: String,
+        design: String,
+        why: String,
+    },
 }
 
 impl Rejection {
@@ -53,6 +61,7 @@ impl Rejection {
             Rejection::ConflictingManifest { .. } => "conflicting_manifest",
             Rejection::ConflictingFinalResult { .. } => "conflicting_final_result",
             Rejection::ConflictingCorrection { .. } => "conflicting_correction",
+            Rejection::BadBatchPool { .. } => "bad_batch_pool",
         }
     }
 }

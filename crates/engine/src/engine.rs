@@ -7,6 +7,7 @@ use pooltrace_model::{EventTime, Record, Timestamp};
 
 use crate::config::minutes;
 use crate::msg::Msg;
+use crate::ops::batch::BatchOp;
 use crate::ops::household::HouseholdOp;
 use crate::ops::person::PersonOp;
 use crate::ops::pool::PoolOp;
@@ -35,6 +36,7 @@ pub struct Engine {
     people: PersonOp,
     pools: PoolOp,
     households: HouseholdOp,
+    batches: BatchOp,
     timers: Timers,
     queue: VecDeque<Msg>,
     max_seen: Option<Timestamp>,
@@ -51,6 +53,7 @@ impl Engine {
             tubes: TubeOp::default(),
             people: PersonOp::default(),
             households: HouseholdOp::default(),
+            batches: BatchOp::default(),
             timers: Timers::default(),
             queue: VecDeque::new(),
             max_seen: None,
@@ -139,6 +142,7 @@ impl Engine {
                 };
                 match kind {
                     TimerKind::DiscordantPool => self.pools.on_timer(&tube, &mut ob),
+                    TimerKind::BatchIncomplete => self.batches.on_timer(&tube, &self.cfg, &mut ob),
                     _ => self.tubes.on_timer(kind, &tube, &self.cfg, &mut ob),
                 }
                 self.drain(out);
@@ -159,6 +163,7 @@ impl Engine {
                 Msg::Observed { contact, obs, at } => {
                     self.people.on_observed(contact, obs, at, cfg, &mut ob)
                 }
+                Msg::BatchPool { pool, at } => self.batches.on_pool(*pool, at, cfg, &mut ob),
                 Msg::Exposure {
                     household,
                     contact,

@@ -19,6 +19,7 @@
 //! | person     | person id      | the person's alerts (pool retest, hospital, isolation, ...)  |
 //! | pool       | pool tube id   | `discordant_pool` when every member re-tests negative        |
 //! | household  | address        | co-residents of a confirmed positive -> isolation            |
+//! | batch      | batch id       | decodes a non-adaptive batch once every pool has a result    |
 //!
 //! Every operator derives the alerts it *should* have from its state and
 //! reconciles them with the alerts it has emitted ([`alert_book`]): this makes
@@ -34,7 +35,7 @@ pub mod ops;
 mod summary;
 mod timers;
 
-pub use config::{Deadlines, EngineConfig};
+pub use config::{BatchConfig, Deadlines, EngineConfig};
 pub use effect::{Disposition, Effect, Rejection};
 pub use engine::Engine;
 pub use summary::Summary;

@@ -98,8 +98,12 @@ pub struct Observation {
     pub ct: Ct,
     pub lab_id: String,
     pub kit: Option<String>,
-    /// Set when a non-adaptive batch decoder decided this (issue: decoding).
+    /// Set when a non-adaptive batch decoder decided this: the decoder.
     pub decided_by: Option<Cow<'static, str>>,
+    /// The batch, for a decoded sample (then `tube_id` is the batch id and
+    /// `interpretation` the decoder's call: positive, negative, or
+    /// inconclusive for undetermined).
+    pub batch: Option<Arc<str>>,
 }
 
 /// Where a person's retest for a flagged pool stands.
@@ -150,6 +154,8 @@ pub enum Msg {
         region: Region,
         at: Timestamp,
     },
+    /// tube -> batch: a pool of a non-adaptive batch was decided.
+    BatchPool { pool: Box<BatchPool>, at: Timestamp },
     /// person -> pool: where this member's retest for the pool stands.
     Retest {
         pool_tube_id: String,
@@ -159,6 +165,20 @@ pub enum Msg {
         reported_at: Option<Timestamp>,
         at: Timestamp,
     },
+}
+
+/// One pool of a non-adaptive batch, decided (tube -> batch).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchPool {
+    pub batch_id: String,
+    pub design: String,
+    pub pool_index: u32,
+    pub manifest: Arc<Manifest>,
+    pub interpretation: Interpretation,
+    pub ct: Ct,
+    pub lab_id: String,
+    pub kit: Option<String>,
+    pub reported_at: Timestamp,
 }
 
 /// Who a person was exposed to, and from when.
@@ -176,6 +196,7 @@ pub enum Route<'a> {
     Person(&'a str),
     Household(HouseholdKey),
     Pool(&'a str),
+    Batch(&'a str),
 }
 
 impl Msg {
@@ -191,6 +212,7 @@ impl Msg {
             Msg::PoolDecided { pool_tube_id, .. } | Msg::Retest { pool_tube_id, .. } => {
                 Route::Pool(pool_tube_id)
             }
+            Msg::BatchPool { pool, .. } => Route::Batch(&pool.batch_id),
         }
     }
 }

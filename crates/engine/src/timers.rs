@@ -17,6 +17,9 @@ pub enum TimerKind {
     /// once the watermark shows no positive is still on its way (keyed by
     /// the pool tube; handled by the pool operator).
     DiscordantPool,
+    /// A batch still lacks pool results: `batch_incomplete` (keyed by the
+    /// batch id; handled by the batch operator).
+    BatchIncomplete,
 }
 
 /// Pending timers ordered by due time; registering the same timer twice is a no-op.

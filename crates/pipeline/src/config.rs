@@ -108,6 +108,13 @@ impl Config {
                     message: e.to_string(),
                 })?;
         config
+            .engine
+            .validate()
+            .map_err(|message| ConfigError::Invalid {
+                origin: origin.clone(),
+                message,
+            })?;
+        config
             .parquet
             .validate()
             .map_err(|e| ConfigError::Invalid {
@@ -178,6 +185,19 @@ mod tests {
         assert_eq!(
             c.privacy.pseudonym_key.as_deref(),
             Some("0123456789abcdef-key")
+        );
+    }
+
+    #[test]
+    fn bad_decoder_is_an_error() {
+        let env = vec![(
+            "POOLTRACE__ENGINE__BATCH__DECODER".to_string(),
+            "guess".to_string(),
+        )];
+        let e = Config::load(None, env).unwrap_err().to_string();
+        assert!(
+            e.contains("engine.batch.decoder") && e.contains("guess"),
+            "{e}"
         );
     }
 

@@ -1,6 +1,7 @@
 //! The keyed operators. Each is a pure state machine over the state of its
 //! keys: messages in, effects and messages out.
 
+pub mod batch;
 pub mod household;
 pub mod person;
 mod person_rules;

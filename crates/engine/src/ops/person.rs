@@ -86,7 +86,13 @@ impl PersonOp {
         cfg: &EngineConfig,
         ob: &mut Outbox,
     ) {
-        let outcome = PersonOutcome::of(obs.tube_kind, obs.interpretation);
+        let decoded_positive =
+            obs.batch.is_some() && obs.interpretation == Interpretation::Positive;
+        let outcome = if decoded_positive && cfg.batch.positives_to_hospital {
+            PersonOutcome::Positive
+        } else {
+            PersonOutcome::of(obs.tube_kind, obs.interpretation)
+        };
         ob.effects.push(Effect::PersonOutcome(PersonOutcomeRow {
             person_id: contact.person_id().to_string(),
             tube_id: obs.tube_id.clone(),

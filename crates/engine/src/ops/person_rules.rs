@@ -64,10 +64,18 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
     singles.sort_by_key(|o| (o.collected_at.millis(), &*o.tube_id));
     let mut alerts = Vec::new();
 
-    // Rule 3: the first positive single tube sends the person to hospital. One per person.
-    let first_positive = singles
+    // Rule 3: the first positive single tube sends the person to hospital
+    // (or a decoded batch positive, where the program validated its design
+    // and chose so). One per person.
+    let to_hospital = cfg.batch.positives_to_hospital;
+    let first_positive = st
+        .obs
         .iter()
-        .filter(|o| o.interpretation == Interpretation::Positive)
+        .map(|o| &**o)
+        .filter(|o| {
+            o.interpretation == Interpretation::Positive
+                && (o.tube_kind == TubeKind::Single || (to_hospital && o.batch.is_some()))
+        })
         .min_by(|a, b| key(a).cmp(&key(b)));
     let ht_id = alert_id(AlertKind::HospitalTransfer, person, "");
     let positive = first_positive.map(|o| (o.reported_at, o.tube_id.to_string()));
@@ -113,41 +121,82 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
         let linked_positive = linked
             .clone()
             .find(|s| s.interpretation == Interpretation::Positive);
-        let what = if p.interpretation == Interpretation::Positive {
-            "tested positive"
+        let decoded_positive = p.batch.is_some() && p.interpretation == Interpretation::Positive;
+        if decoded_positive && to_hospital {
+            continue; // the decoded positive is itself the hospital transfer's cause
+        }
+        let decoder = p.decided_by.as_deref().unwrap_or("");
+        let (kind, due_min, reason) = if decoded_positive {
+            (
+                AlertKind::PresumptivePositive,
+                d.presumptive_positive_min,
+                format!(
+                    "Batch {} decoded this sample positive ({decoder} decoder): temporary in-place control and a single-tube confirmation. Not yet a confirmed result.",
+                    p.tube_id
+                ),
+            )
+        } else if p.batch.is_some() {
+            (
+                AlertKind::PoolRetest,
+                d.pool_retest_min,
+                format!(
+                    "Batch {} could not decide this sample ({decoder} decoder): temporary in-place control and a single-tube resample. This is not the person's own result.",
+                    p.tube_id
+                ),
+            )
         } else {
-            "was inconclusive"
+            let what = if p.interpretation == Interpretation::Positive {
+                "tested positive"
+            } else {
+                "was inconclusive"
+            };
+            let tube = if p.tube_kind == TubeKind::Household {
+                "Household"
+            } else {
+                "Pool"
+            };
+            (
+                AlertKind::PoolRetest,
+                d.pool_retest_min,
+                format!(
+                    "{tube} tube {} {what}: temporary in-place control and a single-tube resample. This is not the person's own result.",
+                    p.tube_id
+                ),
+            )
         };
+        let mut ev = evidence(p);
+        ev.batch_id = p.batch.as_deref().map(String::from);
         let a = new_alert(
-            AlertKind::PoolRetest,
+            kind,
             &p.tube_id,
             c,
             &p.tube_id,
             p.reported_at,
-            Some(p.reported_at.plus_millis(minutes(d.pool_retest_min))),
-            format!(
-                "{} tube {} {what}: temporary in-place control and a single-tube resample. This is not the person's own result.",
-                if p.tube_kind == TubeKind::Household { "Household" } else { "Pool" },
-                p.tube_id
-            ),
-            evidence(p),
+            Some(p.reported_at.plus_millis(minutes(due_min))),
+            reason,
+            ev,
         );
-        let (status, by) = if let Some(s) = linked_positive.or(first_positive) {
+        let (status, by) = if let Some(s) = linked_positive.copied().or(first_positive) {
             alerts.push(superseded(a, &ht_id));
-            (RetestStatus::Positive, Some(*s))
+            (RetestStatus::Positive, Some(s))
         } else if let Some(s) = negative {
+            let what = if decoded_positive {
+                "single-tube confirmation"
+            } else {
+                "single-tube retest"
+            };
             alerts.push(resolved(
                 a,
-                format!(
-                    "single-tube retest negative (tube {}): control lifted",
-                    s.tube_id
-                ),
+                format!("{what} negative (tube {}): control lifted", s.tube_id),
             ));
             (RetestStatus::Negative, Some(*s))
         } else {
             alerts.push(a);
             (RetestStatus::Pending, None)
         };
+        if p.batch.is_some() {
+            continue; // a batch has no pool follow-up (discordant_pool is per Dorfman pool)
+        }
         retests.push(PoolRetest {
             pool_tube_id: p.tube_id.to_string(),
             status,

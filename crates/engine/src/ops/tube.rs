@@ -14,7 +14,7 @@ use pooltrace_model::{
 use super::{new_alert, resolved, Outbox};
 use crate::alert_book::AlertBook;
 use crate::config::minutes;
-use crate::msg::{Contact, Msg, Observation};
+use crate::msg::{BatchPool, Contact, Msg, Observation};
 use crate::timers::TimerKind;
 use crate::{Disposition, Effect, EngineConfig, Rejection};
 
@@ -38,6 +38,7 @@ pub type Applied = Result<Disposition, Box<(Rejection, Record)>>;
 #[derive(Debug, Default)]
 pub struct TubeOp {
     tubes: HashMap<String, TubeState>,
+    designs: super::batch::Designs,
 }
 
 /// How a result ranks against another for the same tube: corrections beat
@@ -59,6 +60,14 @@ impl TubeOp {
 
     /// A manifest arrived.
     pub fn on_manifest(&mut self, m: Manifest, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
+        if let Err(why) = self.check_batch(&m) {
+            let rejection = Rejection::BadBatchPool {
+                tube_id: m.tube_id.clone(),
+                design: m.design.clone().unwrap_or_default(),
+                why,
+            };
+            return Err(Box::new((rejection, Record::Manifest(m))));
+        }
         let st = self.tubes.entry(m.tube_id.clone()).or_default();
         if let Some(existing) = &st.manifest {
             return if **existing == m {
@@ -93,6 +102,35 @@ impl TubeOp {
         }
         reconcile_alerts(st, now, ob);
         Ok(Disposition::Processed)
+    }
+
+    /// A batch pool must name a known design and a pool index inside it.
+    fn check_batch(&mut self, m: &Manifest) -> Result<(), String> {
+        if m.batch_id.is_none() {
+            return Ok(());
+        }
+        let (Some(name), Some(index)) = (&m.design, m.pool_index) else {
+            return Err("is missing (both are required with a batch_id)".into());
+        };
+        let Some(design) = self.designs.get(name) else {
+            return Err(format!(
+                "is not a built-in design ({})",
+                pooltrace_decode::builtin_names().join(", ")
+            ));
+        };
+        if m.kind != TubeKind::Pool {
+            return Err(format!(
+                "needs pool tubes, this is a {} tube",
+                m.kind.as_str()
+            ));
+        }
+        if index as usize >= design.pool_count() {
+            return Err(format!(
+                "has {} pools, pool_index {index} is outside it",
+                design.pool_count()
+            ));
+        }
+        Ok(())
     }
 
     /// A result arrived.
@@ -196,7 +234,7 @@ impl TubeOp {
                 }
                 _ => return,
             },
-            TimerKind::DiscordantPool => return,
+            TimerKind::DiscordantPool | TimerKind::BatchIncomplete => return,
         };
         reconcile_alerts(st, fired_at, ob);
     }
@@ -244,7 +282,28 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
         lab_id: r.lab_id.clone(),
         kit: r.kit.clone(),
         decided_by: None,
+        batch: None,
     });
+    if let (Some(batch_id), Some(design), Some(pool_index)) = (&m.batch_id, &m.design, m.pool_index)
+    {
+        // A pool of a non-adaptive batch is not a Dorfman pool: only the
+        // batch decoder speaks for its members.
+        ob.msgs.push_back(Msg::BatchPool {
+            pool: Box::new(BatchPool {
+                batch_id: batch_id.clone(),
+                design: design.clone(),
+                pool_index,
+                manifest: Arc::clone(m),
+                interpretation,
+                ct: r.ct,
+                lab_id: r.lab_id.clone(),
+                kit: r.kit.clone(),
+                reported_at: r.reported_at,
+            }),
+            at: now,
+        });
+        return;
+    }
     for i in 0..m.members.len() {
         ob.msgs.push_back(Msg::Observed {
             contact: Contact::of(m, i),
