@@ -5,7 +5,10 @@
 //! Baseline in the same process: reading and validating the same files
 //! (decode only). Prints people/s for both, the ratio, and peak RSS.
 //!
-//!     cargo bench --bench run -- [PEOPLE]      (default 1000000)
+//!     cargo bench --bench run -- [PEOPLE] [DAYS]   (default 1000000 people, 1 day)
+//!
+//! With DAYS > 1 the same people are screened once a day (new tubes daily):
+//! the state held at the end shows what retention keeps.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -26,24 +29,27 @@ fn rid(n: u64) -> String {
 
 /// Writes the inputs line by line (the generator must not hold them in
 /// memory: peak RSS is part of what this bench measures).
-fn generate(dir: &Path, people: u64) {
+/// `days` screening rounds of the same `people`, one a day (new tubes each day).
+fn generate(dir: &Path, people: u64, days: u64) {
     let mut mf = BufWriter::new(std::fs::File::create(dir.join("manifests.ndjson")).unwrap());
     let mut rf = BufWriter::new(std::fs::File::create(dir.join("results.ndjson")).unwrap());
     let (mut m, mut r) = (String::new(), String::new());
     let pools = people / 10;
-    for p in 0..pools {
+    for (day, p) in (0..days).flat_map(|d| (0..pools).map(move |p| (d, p))) {
         let minute = p * 600 / pools;
         let at = format!(
-            "2022-04-04T{:02}:{:02}:00+08:00",
+            "2022-04-{:02}T{:02}:{:02}:00+08:00",
+            4 + day,
             6 + minute / 60,
             minute % 60
         );
         let rep = format!(
-            "2022-04-04T{:02}:{:02}:00+08:00",
+            "2022-04-{:02}T{:02}:{:02}:00+08:00",
+            4 + day,
             10 + minute / 60,
             minute % 60
         );
-        m.push_str(&format!(r#"{{"tube_id":"P{p:08}","kind":"pool","collected_at":"{at}","site_id":"SITE-{}","region":{{"district":"D{}","street":"S{}","community":"C{}"}},"members":["#, p % 500, p % 16, p % 200, p % 5000));
+        m.push_str(&format!(r#"{{"tube_id":"P{day}-{p:08}","kind":"pool","collected_at":"{at}","site_id":"SITE-{}","region":{{"district":"D{}","street":"S{}","community":"C{}"}},"members":["#, p % 500, p % 16, p % 200, p % 5000));
         for i in 0..10 {
             let n = p * 10 + i;
             if i > 0 {
@@ -58,7 +64,7 @@ fn generate(dir: &Path, people: u64) {
         } else {
             r#"{"IC":27.4}"#
         };
-        writeln!(r, r#"{{"tube_id":"P{p:08}","lab_id":"LAB-{}","reported_at":"{rep}","kit":"KIT-1","ct":{ct}}}"#, p % 8).unwrap();
+        writeln!(r, r#"{{"tube_id":"P{day}-{p:08}","lab_id":"LAB-{}","reported_at":"{rep}","kit":"KIT-1","ct":{ct}}}"#, p % 8).unwrap();
         mf.write_all(m.as_bytes()).unwrap();
         rf.write_all(r.as_bytes()).unwrap();
         m.clear();
@@ -111,13 +117,15 @@ fn decode_only(dir: &Path) -> u64 {
 }
 
 fn main() {
-    let people: u64 = std::env::args()
+    let args: Vec<u64> = std::env::args()
         .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(1_000_000);
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let people = args.first().copied().unwrap_or(1_000_000);
+    let days = args.get(1).copied().unwrap_or(1).max(1);
     let dir = tempfile::tempdir().unwrap();
     let t = Instant::now();
-    generate(dir.path(), people);
+    generate(dir.path(), people, days);
     eprintln!(
         "generated {people} people in {:.1} s",
         t.elapsed().as_secs_f64()
@@ -137,7 +145,8 @@ fn main() {
     let (t, c) = (Instant::now(), cpu_secs());
     let report = run_files(&cfg, &inputs, &dir.path().join("out")).unwrap();
     let (full, full_cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - c);
-    assert_eq!(report.people_in_manifests, people);
+    assert_eq!(report.people_in_manifests, people * days);
+    let people = people * days;
     println!("people                 {people}");
     println!(
         "decode only (baseline) {:.2} s  {:>10.0} people/s  cpu {:.2} s  ({decoded} records)",
@@ -159,5 +168,9 @@ fn main() {
         report.engine.state_sizes.1,
         report.engine.state_sizes.2,
         report.engine.state_sizes.3
+    );
+    println!(
+        "forgotten (retention)  tubes {}, people {}, households {}",
+        report.engine.evicted_tubes, report.engine.evicted_people, report.engine.evicted_households
     );
 }

@@ -90,6 +90,13 @@ pub struct EngineConfig {
     pub ct_rules: CtRules,
     /// Non-adaptive batch decoding.
     pub batch: BatchConfig,
+    /// Event-time hours a key's state is kept after its last event (default
+    /// 72; 0 keeps everything). Bounds memory in a service that runs for
+    /// weeks: settled tubes, pools, batches, household sightings and people
+    /// with no open alert are forgotten once the watermark is this far past
+    /// them. People with an open alert are kept. A record about a forgotten
+    /// key is treated as new (a late correction becomes an orphan result).
+    pub retention_hours: i64,
 }
 
 impl Default for EngineConfig {
@@ -99,6 +106,7 @@ impl Default for EngineConfig {
             allowed_lateness_min: 5,
             ct_rules: CtRules::default(),
             batch: BatchConfig::default(),
+            retention_hours: 72,
         }
     }
 }
@@ -116,6 +124,22 @@ impl EngineConfig {
                 )
             },
         )?;
+        let longest = [
+            self.deadlines.result_missing_after_min,
+            self.deadlines.lab_overdue_after_min,
+            self.deadlines.batch_incomplete_after_min,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+        if self.retention_hours != 0
+            && self.retention_hours * 60 < longest + self.allowed_lateness_min
+        {
+            return Err(format!(
+                "engine.retention_hours = {}: must be 0 (keep everything) or cover the longest timer ({longest} min + lateness)",
+                self.retention_hours
+            ));
+        }
         if self.allowed_lateness_min < 0 {
             return Err(format!(
                 "engine.allowed_lateness_min = {}: must not be negative",

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use pooltrace_model::{EventTime, Record, Timestamp};
+use pooltrace_model::{EventTime, Record, Timestamp, HOUR_MS};
 
 use crate::config::minutes;
 use crate::msg::Msg;
@@ -40,6 +40,8 @@ pub struct Engine {
     timers: Timers,
     queue: VecDeque<Msg>,
     max_seen: Option<Timestamp>,
+    /// Watermark of the last retention sweep.
+    swept_at: i64,
     summary: Summary,
     rejected: Option<Record>,
 }
@@ -57,6 +59,7 @@ impl Engine {
             timers: Timers::default(),
             queue: VecDeque::new(),
             max_seen: None,
+            swept_at: i64::MIN,
             summary: Summary::default(),
             rejected: None,
         }
@@ -148,6 +151,24 @@ impl Engine {
                 self.drain(out);
             }
         }
+        self.sweep(wm);
+    }
+
+    /// Forgets state older than the retention window, at most once per
+    /// event-time hour of watermark progress.
+    fn sweep(&mut self, wm: EventTime) {
+        let retention = self.cfg.retention_hours * HOUR_MS;
+        if retention <= 0 || wm < self.swept_at.saturating_add(HOUR_MS) {
+            return;
+        }
+        self.swept_at = wm;
+        let before = wm - retention;
+        let s = &mut self.summary;
+        s.evicted_tubes += self.tubes.evict(before) as u64;
+        s.evicted_people += self.people.evict(before) as u64;
+        s.evicted_households += self.households.evict(before) as u64;
+        self.pools.evict(before);
+        self.batches.evict(before);
     }
 
     /// Delivers queued messages until none are left.

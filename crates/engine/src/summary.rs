@@ -27,6 +27,10 @@ pub struct Summary {
     pub timers_pending: u64,
     /// Keys held per operator: (tubes, people, pools, households).
     pub state_sizes: (u64, u64, u64, u64),
+    /// Keys forgotten by retention (tubes, people, households).
+    pub evicted_tubes: u64,
+    pub evicted_people: u64,
+    pub evicted_households: u64,
 }
 
 impl Summary {

@@ -64,6 +64,9 @@ pub(crate) struct TableWriter<B: RowBuffer> {
     /// Rows in builders across all partitions: kept under `row_group_rows`,
     /// so memory stays flat however many partitions are open.
     buffered: usize,
+    /// The newest local day seen: files of days two or more before it are
+    /// closed, so a long run does not keep every day's files in memory.
+    newest_day: Option<i64>,
 }
 
 impl<B: RowBuffer> TableWriter<B> {
@@ -82,6 +85,7 @@ impl<B: RowBuffer> TableWriter<B> {
             next_seq: HashMap::new(),
             stats: TableStats::default(),
             buffered: 0,
+            newest_day: None,
         })
     }
 
@@ -95,6 +99,12 @@ impl<B: RowBuffer> TableWriter<B> {
         push: impl FnOnce(&mut B),
     ) -> Result<(), ParquetError> {
         let idx = self.partition(when, district);
+        if let Some(day) = self.partitions[idx].day {
+            if self.newest_day.is_none_or(|n| day > n) {
+                self.newest_day = Some(day);
+                self.close_days_before(day - 1, stem)?;
+            }
+        }
         let part = &mut self.partitions[idx];
         push(&mut part.rows);
         part.rows_in_file += 1;
@@ -110,6 +120,18 @@ impl<B: RowBuffer> TableWriter<B> {
         }
         if self.partitions[idx].rows_in_file >= self.max_rows_per_file {
             self.close_file(idx, stem)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the open files of partitions whose day is before `day` (a late
+    /// row for such a day opens its next file).
+    fn close_days_before(&mut self, day: i64, stem: &str) -> Result<(), ParquetError> {
+        for idx in 0..self.partitions.len() {
+            let p = &self.partitions[idx];
+            if p.day.is_some_and(|d| d < day) && p.rows_in_file > 0 {
+                self.close_file(idx, stem)?;
+            }
         }
         Ok(())
     }

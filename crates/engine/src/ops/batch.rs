@@ -28,6 +28,8 @@ struct BatchState {
     incomplete_at: Option<Timestamp>,
     decodes: u32,
     book: AlertBook,
+    /// Latest event time about this batch (for retention).
+    last_at: i64,
 }
 
 /// All batches, and the designs they name.
@@ -71,6 +73,7 @@ impl BatchOp {
         };
         let batch_id = pool.batch_id.clone();
         let st = self.batches.entry(batch_id.clone()).or_default();
+        st.last_at = st.last_at.max(at.millis());
         if st
             .first_result
             .is_none_or(|f| pool.reported_at.millis() < f.millis())
@@ -84,6 +87,13 @@ impl BatchOp {
             decode_batch(&batch_id, st, &design, cfg, at, ob);
         }
         reconcile(&batch_id, st, design.pool_count(), at, ob);
+    }
+
+    /// Forgets batches with no event since `before`.
+    pub fn evict(&mut self, before: i64) -> usize {
+        let n = self.batches.len();
+        self.batches.retain(|_, b| b.last_at >= before);
+        n - self.batches.len()
     }
 
     /// The incompleteness timer of `batch_id` fired.

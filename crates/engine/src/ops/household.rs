@@ -13,6 +13,8 @@ use crate::msg::{Contact, ExposureSource, HouseholdKey, Msg};
 struct Resident {
     contact: Contact,
     first_seen: Timestamp,
+    /// Latest sighting (for retention).
+    last_seen: i64,
     /// Boxed: almost every resident is never exposed (8 bytes, not 72).
     told: Option<Box<ExposureSource>>,
 }
@@ -56,6 +58,7 @@ impl HouseholdOp {
             .find(|r| r.contact.person_id() == contact.person_id())
         {
             Some(r) => {
+                r.last_seen = r.last_seen.max(seen_at.millis());
                 if seen_at.millis() < r.first_seen.millis() {
                     r.first_seen = seen_at;
                 } else if r.contact == contact {
@@ -68,12 +71,25 @@ impl HouseholdOp {
             None => st.residents.push(Resident {
                 contact,
                 first_seen: seen_at,
+                last_seen: seen_at.millis(),
                 told: None,
             }),
         }
         if !st.positives.is_empty() {
             sync(household, st, seen_at, ob);
         }
+    }
+
+    /// Forgets sightings and confirmations older than `before`, and empty
+    /// households. Returns how many households were dropped.
+    pub fn evict(&mut self, before: i64) -> usize {
+        let n = self.households.len();
+        self.households.retain(|_, h| {
+            h.residents.retain(|r| r.last_seen >= before);
+            h.positives.retain(|(_, since, _)| since.millis() >= before);
+            !h.residents.is_empty() || !h.positives.is_empty()
+        });
+        n - self.households.len()
     }
 
     /// A resident is confirmed positive since `since`, or no longer (`None`).

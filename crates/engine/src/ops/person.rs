@@ -31,6 +31,8 @@ pub(crate) struct PersonState {
     /// What each flagged pool was last told about this person's retest.
     told_retest: Vec<(String, RetestStatus)>,
     book: AlertBook,
+    /// Latest event time about this person (for retention).
+    last_at: i64,
 }
 
 /// All people with something to remember. People cleared by a negative pool
@@ -75,6 +77,15 @@ impl PersonOp {
             }
         }
         (positive, pending)
+    }
+
+    /// Forgets people with no open alert and no event since `before`.
+    pub fn evict(&mut self, before: i64) -> usize {
+        let n = self.people.len();
+        self.people.retain(|_, p| {
+            p.last_at >= before || p.book.alerts().iter().any(|a| a.state == AlertState::Open)
+        });
+        n - self.people.len()
     }
 
     /// A tube this person was in was decided.
@@ -166,12 +177,14 @@ impl PersonOp {
                 told_positive: Vec::new(),
                 told_retest: Vec::new(),
                 book: AlertBook::default(),
+                last_at: i64::MIN,
             })
     }
 }
 
 /// Re-derives the person's alerts and tells households and pools what changed.
 fn update(st: &mut PersonState, at: Timestamp, cfg: &EngineConfig, ob: &mut Outbox) {
+    st.last_at = st.last_at.max(at.millis());
     let Derived {
         alerts,
         positive,

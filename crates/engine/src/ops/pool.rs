@@ -21,6 +21,8 @@ struct PoolState {
     /// When the watermark confirmed the all-negative state (the timer fired).
     discordant_at: Option<Timestamp>,
     book: AlertBook,
+    /// Latest event time about this pool (for retention).
+    last_at: i64,
 }
 
 /// All flagged pools.
@@ -56,6 +58,13 @@ impl PoolOp {
         reconcile(pool, st, at, self.settle_ms, ob);
     }
 
+    /// Forgets pools with no event since `before`.
+    pub fn evict(&mut self, before: i64) -> usize {
+        let n = self.pools.len();
+        self.pools.retain(|_, p| p.last_at >= before);
+        n - self.pools.len()
+    }
+
     /// Pools held.
     pub fn len(&self) -> usize {
         self.pools.len()
@@ -80,6 +89,7 @@ impl PoolOp {
             return;
         }
         let st = self.pools.entry(pool.clone()).or_default();
+        st.last_at = st.last_at.max(at.millis());
         st.flagged = flagged.then_some((members, region));
         reconcile(&pool, st, at, self.settle_ms, ob);
     }
@@ -97,6 +107,7 @@ impl PoolOp {
         ob: &mut Outbox,
     ) {
         let st = self.pools.entry(pool.clone()).or_default();
+        st.last_at = st.last_at.max(at.millis());
         st.retests.insert(person, (status, tube, reported_at));
         reconcile(&pool, st, at, self.settle_ms, ob);
     }

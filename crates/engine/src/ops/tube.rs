@@ -29,6 +29,8 @@ struct TubeState {
     overdue_at: Option<Timestamp>,
     missing_at: Option<Timestamp>,
     book: AlertBook,
+    /// Latest event time about this tube (for retention).
+    last_at: i64,
 }
 
 /// What applying a record did; a rejected record is handed back.
@@ -69,6 +71,7 @@ impl TubeOp {
             return Err(Box::new((rejection, Record::Manifest(m))));
         }
         let st = self.tubes.entry(m.tube_id.clone()).or_default();
+        st.last_at = st.last_at.max(m.collected_at.millis());
         if let Some(existing) = &st.manifest {
             return if **existing == m {
                 Ok(Disposition::Duplicate)
@@ -104,6 +107,13 @@ impl TubeOp {
         Ok(Disposition::Processed)
     }
 
+    /// Forgets tubes with no event since `before`; returns how many.
+    pub fn evict(&mut self, before: i64) -> usize {
+        let n = self.tubes.len();
+        self.tubes.retain(|_, t| t.last_at >= before);
+        n - self.tubes.len()
+    }
+
     /// A batch pool must name a known design and a pool index inside it.
     fn check_batch(&mut self, m: &Manifest) -> Result<(), String> {
         if m.batch_id.is_none() {
@@ -136,6 +146,7 @@ impl TubeOp {
     /// A result arrived.
     pub fn on_result(&mut self, r: LabResult, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
         let st = self.tubes.entry(r.tube_id.clone()).or_default();
+        st.last_at = st.last_at.max(r.reported_at.millis());
         if let Some(cur) = &st.result {
             if *cur == r {
                 return Ok(Disposition::Duplicate);
@@ -177,6 +188,7 @@ impl TubeOp {
     /// A receipt arrived.
     pub fn on_receipt(&mut self, r: Receipt, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
         let st = self.tubes.entry(r.tube_id.clone()).or_default();
+        st.last_at = st.last_at.max(r.received_at.millis());
         match &st.receipt {
             Some(existing) if *existing == r => return Ok(Disposition::Duplicate),
             // A re-scan: the first receipt stands (the lab had the tube from then).
