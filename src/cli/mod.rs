@@ -1,7 +1,9 @@
 //! Command-line parsing and dispatch.
 
+mod demo;
 mod design;
 mod run;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +20,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Simulate a city's screening and trace it end to end in one process
+    /// (closed retest loop), with a summary against the ground truth.
+    Demo(demo::DemoArgs),
+    /// Write a synthetic city's screening rounds as NDJSON, with the ground truth.
+    Simulate(simulate::SimulateArgs),
     /// Run the pipeline on NDJSON files (or `-` for stdin).
     Run(run::RunArgs),
     /// Non-adaptive pooling designs: show one, or evaluate a decoder on it.
@@ -38,6 +45,8 @@ pub struct ConfigArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => demo::demo(args),
+        Command::Simulate(args) => simulate::simulate(args),
         Command::Run(args) => run::run(args),
         Command::Design(cmd) => design::design(cmd),
         Command::Plan(args) => design::plan(args),

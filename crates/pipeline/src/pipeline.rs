@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use pooltrace_engine::{Disposition, Effect, Engine};
-use pooltrace_model::Record;
+use pooltrace_model::{Record, Timestamp};
 use pooltrace_parquet::{ParquetSink, PseudonymKey, SinkStats, Table};
 
 use crate::run::{prepare_out_dir, RunError};
@@ -115,6 +115,19 @@ impl Pipeline {
             .unwrap_or_default();
             self.dead_letter(DeadLetter::from_rejection(origin, &rejection, raw))?;
         }
+        Ok(&self.pending[self.last..])
+    }
+
+    /// Moves event time to `at` with no record (for a simulation or an idle
+    /// stream): the watermark advances and due timers fire. Returns the
+    /// effects (written in order by the sink thread).
+    pub fn observe_time(&mut self, at: Timestamp) -> Result<&[Effect], RunError> {
+        if self.pending.len() >= BATCH {
+            let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH * 2));
+            self.send(ToSink::Effects(batch))?;
+        }
+        self.last = self.pending.len();
+        self.engine.observe_time(at, &mut self.pending);
         Ok(&self.pending[self.last..])
     }
 

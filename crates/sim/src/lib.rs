@@ -18,7 +18,9 @@
 //!   order they enter their streams, with Ct values from a dilution-aware
 //!   assay model, lab delays (one slow lab), lost tubes and early results.
 //! - **Closed loop** ([`City::respond`]): the retest a pipeline's alert
-//!   triggers, as more records.
+//!   triggers, as more records; [`ClosedLoop`] merges every round with the
+//!   retests in entry-time order and explains who was missed
+//!   ([`ClosedLoop::why_missed`]).
 //! - **Truth** ([`City::truth`]): who is infected, their tubes, who was
 //!   undetectable after dilution, lost tubes; [`Truth::write_ndjson`].
 //! - **Writers** ([`write_ndjson`]): records as NDJSON, one writer per stream.
@@ -38,10 +40,12 @@
 
 mod assay;
 mod city;
+mod closed_loop;
 mod config;
 mod geography;
 mod infection;
 mod labs;
+mod missed;
 mod ndjson;
 mod people;
 mod retest;
@@ -51,8 +55,10 @@ mod truth;
 mod zones;
 
 pub use city::{parse_tube_id, tube_id, City, Person};
+pub use closed_loop::{ClosedLoop, LoopRecord, LoopSource, LoopStats};
 pub use config::{AssayConfig, GeoConfig, LabConfig, SimConfig, ZoneMix};
 pub use labs::lab_id;
+pub use missed::MissReason;
 pub use ndjson::{write_ndjson, write_record, StreamCounts};
 pub use retest::retest_tube_id;
 pub use round::{Screening, SimRecord};

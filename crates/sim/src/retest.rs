@@ -6,6 +6,7 @@
 //! | `parallel_retest` | the person in a single tube run with a different kit |
 //! | `resample` with a person | the person in a single tube again |
 //! | `resample` of a whole screening tube | the same members in a new tube of the same kind |
+//! | `result_missing` of a screening tube | the same: the lost tube's members resampled |
 //! | anything else | nothing |
 //!
 //! Retests of a person that came from a pool keep `retest_of` pointing at
@@ -53,7 +54,7 @@ impl City {
                 (p..p + 1, TubeKind::Single, pool_of_person, true)
             }
             (AlertKind::Resample, Some(p)) => (p..p + 1, TubeKind::Single, pool_of_person, false),
-            (AlertKind::ParallelRetest | AlertKind::Resample, None) => {
+            (AlertKind::ParallelRetest | AlertKind::Resample | AlertKind::ResultMissing, None) => {
                 let Some((_, t)) = screened else {
                     return Vec::new();
                 };

@@ -36,6 +36,17 @@ pub enum TubeOutcome {
     Lost,
 }
 
+impl From<Interpretation> for TubeOutcome {
+    fn from(i: Interpretation) -> Self {
+        match i {
+            Interpretation::Negative => TubeOutcome::Negative,
+            Interpretation::Positive => TubeOutcome::Positive,
+            Interpretation::Inconclusive => TubeOutcome::Inconclusive,
+            Interpretation::Invalid => TubeOutcome::Invalid,
+        }
+    }
+}
+
 /// An infected person's tube in one round.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct InfectedTube {
@@ -257,12 +268,7 @@ fn round_truth(city: &City, r: u32) -> RoundTruth {
             let outcome = if out.lost_tubes.binary_search(&(t as usize)).is_ok() {
                 TubeOutcome::Lost
             } else {
-                match assay::interpret(&a.ct, cutoff) {
-                    Interpretation::Negative => TubeOutcome::Negative,
-                    Interpretation::Positive => TubeOutcome::Positive,
-                    Interpretation::Inconclusive => TubeOutcome::Inconclusive,
-                    Interpretation::Invalid => TubeOutcome::Invalid,
-                }
+                assay::interpret(&a.ct, cutoff).into()
             };
             InfectedTube {
                 tube: t as usize,
