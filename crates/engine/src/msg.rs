@@ -5,7 +5,9 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use pooltrace_model::{Address, Ct, Interpretation, Manifest, Member, Region, Timestamp, TubeKind};
+use pooltrace_model::{
+    Address, Ct, DecodedEvidence, Interpretation, Manifest, Member, Region, Timestamp, TubeKind,
+};
 
 /// A person's contact details as last seen in a manifest: what a tracing
 /// team needs to find them. A view into the shared manifest (one member of
@@ -104,6 +106,8 @@ pub struct Observation {
     /// `interpretation` the decoder's call: positive, negative, or
     /// inconclusive for undetermined).
     pub batch: Option<Arc<str>>,
+    /// For a decoded sample: the decoder's evidence.
+    pub decoded: Option<DecodedEvidence>,
 }
 
 /// Where a person's retest for a flagged pool stands.

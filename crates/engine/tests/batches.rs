@@ -66,6 +66,25 @@ fn one_positive_is_decoded_to_a_presumptive_positive() {
         6,
         "one row per sample, none per pool: {outcomes:?}"
     );
+    // The decoder's evidence travels with each row: person 1 in two positive
+    // pools, certainly positive; person 2 in one positive and one negative.
+    let evidence = |n: u32| {
+        fx.iter()
+            .find_map(|e| match e {
+                Effect::PersonOutcome(p) if p.person_id == rid(n) => p.decoded,
+                _ => None,
+            })
+            .unwrap()
+    };
+    let (e1, e2) = (evidence(1), evidence(2));
+    assert_eq!(
+        (e1.pools_positive, e1.pools_negative, e1.p_positive),
+        (2, 0, 1.0)
+    );
+    assert_eq!(
+        (e2.pools_positive, e2.pools_negative, e2.p_positive),
+        (1, 1, 0.0)
+    );
     for (p, o, by) in &outcomes {
         assert_eq!(by, "dd");
         let expected = if *p == rid(1) {

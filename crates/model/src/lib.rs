@@ -26,7 +26,7 @@ pub use error::RecordError;
 pub use ids::{resident_id_check_char, validate_resident_id, validate_tube_id};
 pub use interpret::{CtRules, Interpretation, KitRule};
 pub use manifest::{Address, IdType, Manifest, Member, Region, TubeKind};
-pub use outputs::{PersonOutcome, PersonOutcomeRow, TubeResultRow};
+pub use outputs::{DecodedEvidence, PersonOutcome, PersonOutcomeRow, TubeResultRow};
 pub use record::{decode_record, Record, RecordKind};
 pub use result::{Call, Ct, LabResult, Receipt, ResultStatus};
 pub use time::{EventTime, Timestamp, HOUR_MS, MINUTE_MS};

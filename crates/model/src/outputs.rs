@@ -99,4 +99,18 @@ pub struct PersonOutcomeRow {
     pub decided_at: Timestamp,
     /// For a single retest: the pool tube it re-tests.
     pub retest_of: Option<Arc<str>>,
+    /// For a sample of a decoded non-adaptive batch: the decoder's evidence.
+    pub decoded: Option<DecodedEvidence>,
+}
+
+/// What a batch decoder saw for one sample.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecodedEvidence {
+    /// Posterior probability that the sample is positive (0 or 1 where a
+    /// perfect assay forces the call).
+    pub p_positive: f64,
+    /// How many of the sample's pools were positive (or invalid).
+    pub pools_positive: u32,
+    /// How many of the sample's pools were negative.
+    pub pools_negative: u32,
 }

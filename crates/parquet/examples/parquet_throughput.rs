@@ -85,6 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         collected_at: base,
         decided_at: base,
         retest_of: None,
+        decoded: None,
     };
 
     let start = Instant::now();

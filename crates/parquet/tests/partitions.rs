@@ -117,7 +117,10 @@ fn person_outcome_columns_and_metadata() {
             "community",
             "collected_at",
             "decided_at",
-            "retest_of"
+            "retest_of",
+            "decoded_p_positive",
+            "decoded_pools_positive",
+            "decoded_pools_negative"
         ]
     );
     let key = PseudonymKey::new(SECRET).unwrap();

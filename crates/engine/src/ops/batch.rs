@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use pooltrace_decode::{decode, Assay, Decoder, Design, PoolObservation, SampleCall};
-use pooltrace_model::{AlertKind, Evidence, Interpretation, Timestamp, TubeKind};
+use pooltrace_model::{AlertKind, DecodedEvidence, Evidence, Interpretation, Timestamp, TubeKind};
 use rustc_hash::FxHashMap as HashMap;
 
 use super::{new_alert, resolved, Outbox};
@@ -153,15 +153,32 @@ fn decode_batch(
     }
     let decoder = Decoder::from_name(&cfg.batch.decoder).unwrap_or(Decoder::Dd);
     let assay = Assay::new(cfg.batch.sensitivity, cfg.batch.specificity).unwrap_or(Assay::PERFECT);
-    let calls: Vec<SampleCall> = Design::new(
+    // Per sample: how many of its pools were positive / negative.
+    let mut counts = vec![(0u32, 0u32); people.len()];
+    for (pool, o) in incidence.iter().zip(&observations) {
+        for &i in pool {
+            let c = &mut counts[i as usize];
+            if o.positive {
+                c.0 += 1;
+            } else {
+                c.1 += 1;
+            }
+        }
+    }
+    let decoding = Design::new(
         format!("{}@{batch_id}", design.name()),
         people.len(),
         incidence,
     )
     .ok()
-    .and_then(|d| decode(&d, &observations, decoder, assay).ok())
-    .map(|d| d.calls)
-    .unwrap_or_else(|| vec![SampleCall::Undetermined; people.len()]);
+    .and_then(|d| decode(&d, &observations, decoder, assay).ok());
+    let (calls, p_positive) = match decoding {
+        Some(d) => (d.calls, d.p_positive),
+        None => (
+            vec![SampleCall::Undetermined; people.len()],
+            vec![f64::NAN; people.len()],
+        ),
+    };
     st.decodes += 1;
     let first = st.pools.values().next();
     let collected_at = st
@@ -180,7 +197,7 @@ fn decode_batch(
     };
     let batch: Arc<str> = batch_id.into();
     let region = Arc::new(first.manifest.region.clone());
-    for (contact, call) in people.into_iter().zip(calls) {
+    for (i, (contact, call)) in people.into_iter().zip(calls).enumerate() {
         let interpretation = match call {
             SampleCall::Positive => Interpretation::Positive,
             SampleCall::Negative => Interpretation::Negative,
@@ -200,6 +217,11 @@ fn decode_batch(
             kit: first.kit.clone(),
             decided_by: Some(decoder.name().into()),
             batch: Some(Arc::clone(&batch)),
+            decoded: Some(DecodedEvidence {
+                p_positive: p_positive.get(i).copied().unwrap_or(f64::NAN),
+                pools_positive: counts[i].0,
+                pools_negative: counts[i].1,
+            }),
         };
         ob.msgs.push_back(Msg::Observed {
             contact,

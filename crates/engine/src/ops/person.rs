@@ -118,6 +118,7 @@ impl PersonOp {
             collected_at: obs.collected_at,
             decided_at: obs.reported_at,
             retest_of: obs.retest_of.clone(),
+            decoded: obs.decoded,
         }));
         let cleared_by_pool =
             obs.tube_kind != TubeKind::Single && obs.interpretation == Interpretation::Negative;

@@ -295,6 +295,7 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
         kit: r.kit.clone(),
         decided_by: None,
         batch: None,
+        decoded: None,
     });
     if let (Some(batch_id), Some(design), Some(pool_index)) = (&m.batch_id, &m.design, m.pool_index)
     {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    ArrayBuilder, StringBuilder, TimestampMillisecondBuilder, UInt32Builder,
+    ArrayBuilder, Float64Builder, StringBuilder, TimestampMillisecondBuilder, UInt32Builder,
 };
 use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
@@ -26,6 +26,9 @@ pub(crate) struct PersonOutcomes {
     collected_at: TimestampMillisecondBuilder,
     decided_at: TimestampMillisecondBuilder,
     retest_of: StringBuilder,
+    decoded_p_positive: Float64Builder,
+    decoded_pools_positive: UInt32Builder,
+    decoded_pools_negative: UInt32Builder,
 }
 
 impl PersonOutcomes {
@@ -43,6 +46,13 @@ impl PersonOutcomes {
         self.collected_at.append_value(row.collected_at.millis());
         self.decided_at.append_value(row.decided_at.millis());
         self.retest_of.append_option(row.retest_of.as_deref());
+        let d = row.decoded.as_ref();
+        self.decoded_p_positive
+            .append_option(d.map(|d| d.p_positive));
+        self.decoded_pools_positive
+            .append_option(d.map(|d| d.pools_positive));
+        self.decoded_pools_negative
+            .append_option(d.map(|d| d.pools_negative));
     }
 }
 
@@ -64,6 +74,9 @@ impl RowBuffer for PersonOutcomes {
             field("collected_at", utc_millis(), false),
             field("decided_at", utc_millis(), false),
             field("retest_of", DataType::Utf8, true),
+            field("decoded_p_positive", DataType::Float64, true),
+            field("decoded_pools_positive", DataType::UInt32, true),
+            field("decoded_pools_negative", DataType::UInt32, true),
         ]))
     }
 
@@ -80,6 +93,9 @@ impl RowBuffer for PersonOutcomes {
             collected_at: ts_builder(rows),
             decided_at: ts_builder(rows),
             retest_of: str_builder(rows, 4),
+            decoded_p_positive: Float64Builder::with_capacity(rows),
+            decoded_pools_positive: UInt32Builder::with_capacity(rows),
+            decoded_pools_negative: UInt32Builder::with_capacity(rows),
         }
     }
 
@@ -102,6 +118,9 @@ impl RowBuffer for PersonOutcomes {
                 arr(self.collected_at.finish()),
                 arr(self.decided_at.finish()),
                 arr(self.retest_of.finish()),
+                arr(self.decoded_p_positive.finish()),
+                arr(self.decoded_pools_positive.finish()),
+                arr(self.decoded_pools_negative.finish()),
             ],
         )
     }

@@ -54,6 +54,7 @@ pub fn outcome(person_id: &str, district: &str, decided_at: &str) -> PersonOutco
         collected_at: ts("2022-05-09T20:00:00+08:00"),
         decided_at: ts(decided_at),
         retest_of: None,
+        decoded: None,
     }
 }
 
