@@ -1,5 +1,10 @@
 //! Engine settings: deadlines, lateness, Ct rules.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pooltrace_decode::Design;
 use pooltrace_model::{CtRules, MINUTE_MS};
 use serde::Deserialize;
 
@@ -65,6 +70,15 @@ pub struct BatchConfig {
     /// Send decoded positives straight to `hospital_transfer` instead of
     /// `presumptive_positive` (only for a program that validated its design).
     pub positives_to_hospital: bool,
+    /// Designs from files, by the name manifests use in `design`: a CSV
+    /// (one line per pool, a 0/1 column per sample, as Tapestry publishes)
+    /// or a JSON file. The runtime loads and verifies them into `designs`
+    /// (the engine reads no files).
+    pub design_files: BTreeMap<String, PathBuf>,
+    /// Loaded designs (filled by the runtime from `design_files`; a name
+    /// here wins over a built-in one).
+    #[serde(skip)]
+    pub designs: Vec<Arc<Design>>,
 }
 
 impl Default for BatchConfig {
@@ -74,6 +88,8 @@ impl Default for BatchConfig {
             sensitivity: 1.0,
             specificity: 1.0,
             positives_to_hospital: false,
+            design_files: BTreeMap::new(),
+            designs: Vec::new(),
         }
     }
 }

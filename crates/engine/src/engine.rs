@@ -51,11 +51,11 @@ impl Engine {
     pub fn new(cfg: EngineConfig) -> Self {
         Engine {
             pools: PoolOp::new(minutes(cfg.deadlines.discordant_pool_after_min)),
+            tubes: TubeOp::new(&cfg.batch.designs),
+            batches: BatchOp::new(&cfg.batch.designs),
             cfg,
-            tubes: TubeOp::default(),
             people: PersonOp::default(),
             households: HouseholdOp::default(),
-            batches: BatchOp::default(),
             timers: Timers::default(),
             queue: VecDeque::new(),
             max_seen: None,

@@ -225,3 +225,24 @@ fn bad_batch_pools_are_rejected() {
     );
     assert_eq!(d[2], Disposition::Processed);
 }
+
+#[test]
+fn a_design_loaded_from_a_file_is_used_by_its_name() {
+    // The runtime loads design files into the config; here one is built
+    // directly: the 2x3 grid under the lab's own name.
+    let grid = pooltrace_decode::Design::builtin("array-2x3").unwrap();
+    let lab = pooltrace_decode::Design::new("lab-grid", grid.samples(), grid.pools().to_vec()).unwrap();
+    let mut cfg = EngineConfig::default();
+    cfg.batch.designs.push(std::sync::Arc::new(lab));
+    let mut records: Vec<Record> = (0..5).map(|i| batch_pool(i, "lab-grid")).collect();
+    for i in 0..5 {
+        let ct = if [0, 2].contains(&i) { pos() } else { neg() };
+        records.push(result(&format!("B1-P{i}"), &format!("09:0{i}"), ct));
+    }
+    let (fx, d) = run_with(cfg, records.clone());
+    assert!(d.iter().all(|d| *d == Disposition::Processed), "{d:?}");
+    assert_eq!(one(&finals(&fx), PresumptivePositive, 1).state, Open);
+    // Without it, the name is unknown and the pools are dead-lettered.
+    let (_, d) = run_with(EngineConfig::default(), records);
+    assert!(matches!(d[0], Disposition::Rejected(Rejection::BadBatchPool { .. })));
+}

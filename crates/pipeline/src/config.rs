@@ -107,6 +107,8 @@ impl Config {
                     origin: origin.clone(),
                     message: e.to_string(),
                 })?;
+        let mut config = config;
+        config.engine.batch.designs = load_designs(&config.engine.batch.design_files)?;
         config
             .engine
             .validate()
@@ -123,6 +125,46 @@ impl Config {
             })?;
         Ok(config)
     }
+}
+
+/// Reads and verifies `[engine.batch.design_files]` (name -> CSV or JSON
+/// file; a relative path is taken from the working directory).
+fn load_designs(
+    files: &std::collections::BTreeMap<String, std::path::PathBuf>,
+) -> Result<Vec<std::sync::Arc<pooltrace_decode::Design>>, ConfigError> {
+    files
+        .iter()
+        .map(|(name, path)| {
+            let origin = format!("engine.batch.design_files.{name} = {}", path.display());
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let is_json = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            let loaded = if is_json {
+                pooltrace_decode::design_from_json(&text)
+            } else {
+                pooltrace_decode::design_from_csv(name, &text)
+            }
+            .map_err(|e| ConfigError::Invalid {
+                origin: origin.clone(),
+                message: e.to_string(),
+            })?;
+            // The name manifests use is the config key, whatever the file says.
+            let design = pooltrace_decode::Design::new(
+                name.clone(),
+                loaded.samples(),
+                loaded.pools().to_vec(),
+            )
+            .map_err(|e| ConfigError::Invalid {
+                origin,
+                message: e.to_string(),
+            })?;
+            Ok(std::sync::Arc::new(design))
+        })
+        .collect()
 }
 
 /// An environment value as TOML (`90`, `true`, `1.5`), else as a string.
@@ -185,6 +227,37 @@ mod tests {
         assert_eq!(
             c.privacy.pseudonym_key.as_deref(),
             Some("0123456789abcdef-key")
+        );
+    }
+
+    #[test]
+    fn design_files_are_loaded_and_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("grid.csv");
+        std::fs::write(&csv, "1,1,0,0\n0,0,1,1\n1,0,1,0\n0,1,0,1\n").unwrap();
+        let bad = dir.path().join("bad.csv");
+        std::fs::write(&bad, "1,1,0,0\n0,0,1,x\n").unwrap();
+        let cfg_path = dir.path().join("pooltrace.toml");
+        let toml = format!(
+            "[engine.batch.design_files]\nlab-grid = {:?}\n",
+            csv.display().to_string()
+        );
+        std::fs::write(&cfg_path, toml).unwrap();
+        let c = Config::load(Some(&cfg_path), Vec::new()).unwrap();
+        assert_eq!(c.engine.batch.designs.len(), 1);
+        let d = &c.engine.batch.designs[0];
+        assert_eq!((d.name(), d.pool_count(), d.samples()), ("lab-grid", 4, 4));
+        let toml = format!(
+            "[engine.batch.design_files]\nbroken = {:?}\n",
+            bad.display().to_string()
+        );
+        std::fs::write(&cfg_path, toml).unwrap();
+        let e = Config::load(Some(&cfg_path), Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("engine.batch.design_files.broken") && e.contains("line 2"),
+            "{e}"
         );
     }
 

@@ -33,19 +33,29 @@ struct BatchState {
 }
 
 /// All batches, and the designs they name.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BatchOp {
     batches: HashMap<String, BatchState>,
     designs: Designs,
 }
 
-/// Built-in designs by name, built once.
+/// Designs by name: the loaded ones (from files), else built-in, built once.
 #[derive(Debug, Default)]
 pub struct Designs {
     by_name: HashMap<String, Option<Arc<Design>>>,
 }
 
 impl Designs {
+    /// Starts with `loaded` (they win over built-in designs of the same name).
+    pub fn new(loaded: &[Arc<Design>]) -> Self {
+        Designs {
+            by_name: loaded
+                .iter()
+                .map(|d| (d.name().to_string(), Some(Arc::clone(d))))
+                .collect(),
+        }
+    }
+
     /// The design called `name`, or `None` when there is no such design.
     pub fn get(&mut self, name: &str) -> Option<Arc<Design>> {
         self.by_name
@@ -56,6 +66,14 @@ impl Designs {
 }
 
 impl BatchOp {
+    /// A batch operator that knows the `loaded` designs besides the built-in ones.
+    pub fn new(loaded: &[Arc<Design>]) -> Self {
+        BatchOp {
+            batches: HashMap::default(),
+            designs: Designs::new(loaded),
+        }
+    }
+
     /// Batches held.
     pub fn len(&self) -> usize {
         self.batches.len()

@@ -37,7 +37,7 @@ struct TubeState {
 pub type Applied = Result<Disposition, Box<(Rejection, Record)>>;
 
 /// All tubes' state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TubeOp {
     tubes: HashMap<String, TubeState>,
     designs: super::batch::Designs,
@@ -50,6 +50,15 @@ fn rank(r: &LabResult) -> (ResultStatus, i64) {
 }
 
 impl TubeOp {
+    /// A tube operator that accepts batch pools of the `loaded` designs
+    /// besides the built-in ones.
+    pub fn new(loaded: &[Arc<pooltrace_decode::Design>]) -> Self {
+        TubeOp {
+            tubes: HashMap::default(),
+            designs: super::batch::Designs::new(loaded),
+        }
+    }
+
     /// Number of tubes held.
     pub fn len(&self) -> usize {
         self.tubes.len()
@@ -124,7 +133,7 @@ impl TubeOp {
         };
         let Some(design) = self.designs.get(name) else {
             return Err(format!(
-                "is not a built-in design ({})",
+                "is neither a design file of the config nor a built-in design ({})",
                 pooltrace_decode::builtin_names().join(", ")
             ));
         };
