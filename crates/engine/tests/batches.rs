@@ -214,7 +214,7 @@ fn bad_batch_pools_are_rejected() {
         ],
     );
     assert!(
-        matches!(&d[0], Disposition::Rejected(Rejection::BadBatchPool { why, .. }) if why.contains("not a built-in design")),
+        matches!(&d[0], Disposition::Rejected(Rejection::BadBatchPool { why, .. }) if why.contains("nor a built-in design")),
         "{:?}",
         d[0]
     );
