@@ -112,32 +112,27 @@ fn what_the_decoder_cannot_decide_gets_a_pool_retest() {
 
 #[test]
 fn confirmation_supersedes_or_resolves_the_presumptive_positive() {
-    let mut r = batch(&[0, 2]);
-    r.push(manifest_with(
-        "C1",
-        "single",
-        "10:00",
-        vec![member(1, "401")],
-        Some("B1-P0"),
-    ));
-    r.push(result("C1", "11:00", pos()));
-    let f = finals(&run(r));
+    // Person 1's single-tube confirmation, with the given result.
+    let confirmed = |ct| {
+        let mut r = batch(&[0, 2]);
+        r.push(manifest_with(
+            "C1",
+            "single",
+            "10:00",
+            vec![member(1, "401")],
+            Some("B1-P0"),
+        ));
+        r.push(result("C1", "11:00", ct));
+        finals(&run(r))
+    };
+    let f = confirmed(pos());
     let ht = one(&f, HospitalTransfer, 1);
     let pp = one(&f, PresumptivePositive, 1);
     assert_eq!(
         (pp.state, pp.superseded_by),
         (Superseded, Some(ht.alert_id))
     );
-    let mut r = batch(&[0, 2]);
-    r.push(manifest_with(
-        "C1",
-        "single",
-        "10:00",
-        vec![member(1, "401")],
-        Some("B1-P0"),
-    ));
-    r.push(result("C1", "11:00", neg()));
-    let f = finals(&run(r));
+    let f = confirmed(neg());
     assert_eq!(one(&f, PresumptivePositive, 1).state, Resolved);
     assert!(of(&f, HospitalTransfer, Some(1)).is_empty());
 }
@@ -231,7 +226,8 @@ fn a_design_loaded_from_a_file_is_used_by_its_name() {
     // The runtime loads design files into the config; here one is built
     // directly: the 2x3 grid under the lab's own name.
     let grid = pooltrace_decode::Design::builtin("array-2x3").unwrap();
-    let lab = pooltrace_decode::Design::new("lab-grid", grid.samples(), grid.pools().to_vec()).unwrap();
+    let lab =
+        pooltrace_decode::Design::new("lab-grid", grid.samples(), grid.pools().to_vec()).unwrap();
     let mut cfg = EngineConfig::default();
     cfg.batch.designs.push(std::sync::Arc::new(lab));
     let mut records: Vec<Record> = (0..5).map(|i| batch_pool(i, "lab-grid")).collect();
@@ -244,5 +240,8 @@ fn a_design_loaded_from_a_file_is_used_by_its_name() {
     assert_eq!(one(&finals(&fx), PresumptivePositive, 1).state, Open);
     // Without it, the name is unknown and the pools are dead-lettered.
     let (_, d) = run_with(EngineConfig::default(), records);
-    assert!(matches!(d[0], Disposition::Rejected(Rejection::BadBatchPool { .. })));
+    assert!(matches!(
+        d[0],
+        Disposition::Rejected(Rejection::BadBatchPool { .. })
+    ));
 }

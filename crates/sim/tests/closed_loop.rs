@@ -2,7 +2,7 @@
 
 mod common;
 
-use pooltrace_model::{alert_id, Alert, AlertKind, AlertState, Evidence, Record, TubeKind};
+use pooltrace_model::{Alert, AlertKind, Record, TubeKind};
 use pooltrace_sim::{
     tube_id, City, ClosedLoop, LoopSource, MissReason, SimConfig, SimRecord, TubeOutcome,
 };
@@ -19,26 +19,12 @@ fn city(rounds: u32, lost_tube_rate: f64) -> City {
 }
 
 fn alert(kind: AlertKind, person: Option<String>, tube: &str, raised_ms: i64) -> Alert {
-    let raised = pooltrace_model::Timestamp::from_millis(raised_ms, 8 * 3600);
-    Alert {
-        alert_id: alert_id(kind, person.as_deref().unwrap_or(tube), tube),
-        version: 1,
+    common::alert_at(
         kind,
-        state: AlertState::Open,
-        person_id: person,
-        tube_id: tube.to_string(),
-        raised_at: raised,
-        due_at: None,
-        updated_at: raised,
-        region: None,
-        name: None,
-        phone: None,
-        address: None,
-        reason: "test".into(),
-        evidence: Evidence::default(),
-        superseded_by: None,
-        resolved_reason: None,
-    }
+        person,
+        tube,
+        pooltrace_model::Timestamp::from_millis(raised_ms, 8 * 3600),
+    )
 }
 
 #[test]

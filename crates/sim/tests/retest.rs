@@ -3,8 +3,7 @@
 mod common;
 
 use pooltrace_model::{
-    alert_id, Alert, AlertKind, AlertState, CtRules, Evidence, Interpretation, Record, Timestamp,
-    TubeKind,
+    Alert, AlertKind, AlertState, CtRules, Interpretation, Record, Timestamp, TubeKind,
 };
 use pooltrace_sim::{retest_tube_id, tube_id, AssayConfig, City, SimConfig, SimRecord};
 
@@ -23,26 +22,12 @@ fn city() -> City {
 }
 
 fn alert(kind: AlertKind, person: Option<String>, tube: &str) -> Alert {
-    let raised = Timestamp::parse("2022-04-04T20:00:00+08:00").unwrap();
-    Alert {
-        alert_id: alert_id(kind, person.as_deref().unwrap_or(tube), tube),
-        version: 1,
+    common::alert_at(
         kind,
-        state: AlertState::Open,
-        person_id: person,
-        tube_id: tube.to_string(),
-        raised_at: raised,
-        due_at: None,
-        updated_at: raised,
-        region: None,
-        name: None,
-        phone: None,
-        address: None,
-        reason: "test".into(),
-        evidence: Evidence::default(),
-        superseded_by: None,
-        resolved_reason: None,
-    }
+        person,
+        tube,
+        Timestamp::parse("2022-04-04T20:00:00+08:00").unwrap(),
+    )
 }
 
 fn parts(recs: &[SimRecord]) -> (&pooltrace_model::Manifest, &pooltrace_model::LabResult) {

@@ -1,7 +1,10 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
-use pooltrace_model::{LabResult, Manifest, Receipt, Record};
+use pooltrace_model::{
+    alert_id, Alert, AlertKind, AlertState, Evidence, LabResult, Manifest, Receipt, Record,
+    Timestamp,
+};
 use pooltrace_sim::{City, SimConfig, SimRecord};
 
 /// A city of `people` with the default config and `seed`.
@@ -37,4 +40,28 @@ pub fn split(records: impl IntoIterator<Item = SimRecord>) -> Split {
         }
     }
     s
+}
+
+/// An open, version-1 alert of `kind` about `person` (or the tube), caused
+/// by `tube`, raised at `raised`: what the pipeline hands the simulator.
+pub fn alert_at(kind: AlertKind, person: Option<String>, tube: &str, raised: Timestamp) -> Alert {
+    Alert {
+        alert_id: alert_id(kind, person.as_deref().unwrap_or(tube), tube),
+        version: 1,
+        kind,
+        state: AlertState::Open,
+        person_id: person,
+        tube_id: tube.to_string(),
+        raised_at: raised,
+        due_at: None,
+        updated_at: raised,
+        region: None,
+        name: None,
+        phone: None,
+        address: None,
+        reason: "test".into(),
+        evidence: Evidence::default(),
+        superseded_by: None,
+        resolved_reason: None,
+    }
 }
