@@ -47,12 +47,12 @@ impl Contact {
         &self.member().person_id
     }
 
-    pub fn name(&self) -> Option<&String> {
-        self.member().name.as_ref()
+    pub fn name(&self) -> Option<&str> {
+        self.member().name.as_deref()
     }
 
-    pub fn phone(&self) -> Option<&String> {
-        self.member().phone.as_ref()
+    pub fn phone(&self) -> Option<&str> {
+        self.member().phone.as_deref()
     }
 
     pub fn address(&self) -> Option<&Address> {
@@ -70,7 +70,7 @@ impl Contact {
         let r = self.region();
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         for part in [
-            &r.district,
+            r.district.as_str(),
             &r.street,
             &r.community,
             &a.compound,

@@ -281,10 +281,10 @@ impl City {
             let id = self.ids.resident_id(d, p);
             let member = p - self.geo.household_start[h as usize];
             out.push(Member {
-                person_id: String::from_utf8(id.to_vec()).expect("ASCII id"),
+                person_id: String::from_utf8(id.to_vec()).expect("ASCII id").into(),
                 id_type: Default::default(),
-                name: detail.then(|| self.ids.name(p, h, member)),
-                phone: detail.then(|| self.ids.phone(p)),
+                name: detail.then(|| self.ids.name(p, h, member).into()),
+                phone: detail.then(|| self.ids.phone(p).into()),
                 address: address.clone(),
             });
         }

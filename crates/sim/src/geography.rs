@@ -242,10 +242,11 @@ impl Geography {
                 "{} {}",
                 place_name(bl.compound, 53),
                 KINDS[(rng::mix64(u64::from(bl.compound)) % 5) as usize]
-            ),
-            building: format!("Building {}", bl.number),
-            unit: format!("Unit {unit}"),
-            room: format!("{}{:02}", rem / per_floor + 1, rem % per_floor + 1),
+            )
+            .into(),
+            building: format!("Building {}", bl.number).into(),
+            unit: format!("Unit {unit}").into(),
+            room: format!("{}{:02}", rem / per_floor + 1, rem % per_floor + 1).into(),
         }
     }
 

@@ -337,7 +337,7 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
         use pooltrace_model::Interpretation::{Inconclusive, Positive};
         ob.msgs.push_back(Msg::PoolDecided {
             pool_tube_id: m.tube_id.clone(),
-            members: m.members.iter().map(|p| p.person_id.clone()).collect(),
+            members: m.members.iter().map(|p| p.person_id.to_string()).collect(),
             flagged: matches!(interpretation, Positive | Inconclusive),
             region: m.region.clone(),
             at: now,
