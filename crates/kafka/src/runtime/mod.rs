@@ -1,0 +1,1 @@
+//! The Kafka runtime (lead's work).
