@@ -6,7 +6,7 @@ use pooltrace_model::{Alert, AlertState, Timestamp};
 use crate::Effect;
 
 /// Emitted alerts of one key (a person, a tube, a pool), newest state each.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlertBook {
     emitted: Vec<Alert>,
 }

@@ -25,6 +25,14 @@
 //! reconciles them with the alerts it has emitted ([`alert_book`]): this makes
 //! duplicates, out-of-order arrival and corrected results all converge to the
 //! same final alert states, and a replay emit nothing new.
+//!
+//! For Kafka mode, [`Engine::snapshot`] writes the whole state (operators,
+//! timers, clock, summary) to versioned bytes and [`Engine::restore`] loads
+//! them into a newly built engine, which then behaves exactly as the one
+//! snapshotted; [`encode_msg`] / [`decode_msg`] carry a [`msg::Msg`] between
+//! instances over the repartition topic. Both are MessagePack with named
+//! fields (self-describing: the model's types omit empty fields); see
+//! `snapshot.rs` for the layout.
 
 pub mod alert_book;
 mod config;
@@ -32,10 +40,12 @@ mod effect;
 mod engine;
 pub mod msg;
 pub mod ops;
+mod snapshot;
 mod summary;
 mod timers;
 
 pub use config::{BatchConfig, Deadlines, EngineConfig};
 pub use effect::{Disposition, Effect, Rejection};
 pub use engine::Engine;
+pub use snapshot::{decode_msg, encode_msg, SnapshotError, MSG_FORMAT, SNAPSHOT_VERSION};
 pub use summary::Summary;

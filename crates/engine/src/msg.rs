@@ -8,10 +8,13 @@ use std::sync::Arc;
 use pooltrace_model::{
     Address, Ct, DecodedEvidence, Interpretation, Manifest, Member, Region, Timestamp, TubeKind,
 };
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A person's contact details as last seen in a manifest: what a tracing
 /// team needs to find them. A view into the shared manifest (one member of
-/// it), so passing a contact between operators copies nothing.
+/// it), so passing a contact between operators copies nothing. Serialized
+/// (snapshots, the repartition topic), it is just the member and the region;
+/// deserialized, a one-member manifest (see its `Deserialize`).
 #[derive(Clone, Debug)]
 pub struct Contact {
     manifest: Arc<Manifest>,
@@ -85,8 +88,60 @@ impl Contact {
     }
 }
 
+/// On the wire (snapshots, the repartition topic) a contact is only what its
+/// methods read: the member and the manifest's region, not the whole manifest.
+#[derive(Serialize)]
+struct ContactRef<'a> {
+    member: &'a Member,
+    region: &'a Region,
+}
+
+#[derive(Deserialize)]
+struct ContactOwned {
+    member: Member,
+    region: Region,
+}
+
+impl Serialize for Contact {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ContactRef {
+            member: self.member(),
+            region: self.region(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Contact {
+    /// Rebuilds a one-member manifest around the member (index 0) with the
+    /// region. Every [`Contact`] method reads only the member and the region,
+    /// so they (and `==`, and [`Contact::household_key`]) answer exactly as
+    /// before the round trip. The manifest's other fields are placeholders
+    /// that nothing reads through a contact: empty `tube_id` and `site_id`,
+    /// kind `single`, `collected_at` at the epoch (UTC), no retest or batch.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let ContactOwned { member, region } = ContactOwned::deserialize(d)?;
+        let manifest = Manifest {
+            tube_id: String::new(),
+            kind: TubeKind::Single,
+            collected_at: Timestamp::from_millis(0, 0),
+            site_id: String::new(),
+            region,
+            members: vec![member],
+            retest_of: None,
+            batch_id: None,
+            design: None,
+            pool_index: None,
+        };
+        Ok(Contact {
+            manifest: Arc::new(manifest),
+            member: 0,
+        })
+    }
+}
+
 /// One decided tube as one member sees it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     pub tube_id: Arc<str>,
     /// The tube's region (shared by the rows of all its members).
@@ -111,7 +166,7 @@ pub struct Observation {
 }
 
 /// Where a person's retest for a flagged pool stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RetestStatus {
     Pending,
     Negative,
@@ -119,7 +174,7 @@ pub enum RetestStatus {
 }
 
 /// An internal message; `at` on each is the event time of the input that caused it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Msg {
     /// tube -> person: a tube with this person in it was decided (or re-decided).
     Observed {
@@ -172,7 +227,7 @@ pub enum Msg {
 }
 
 /// One pool of a non-adaptive batch, decided (tube -> batch).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BatchPool {
     pub batch_id: String,
     pub design: String,
@@ -186,7 +241,7 @@ pub struct BatchPool {
 }
 
 /// Who a person was exposed to, and from when.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExposureSource {
     pub person_id: String,
     pub tube_id: String,

@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use pooltrace_model::EventTime;
 
 /// What a timer checks when it fires.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum TimerKind {
     /// Result with no manifest: `orphan_result`.
     Orphan,
@@ -23,7 +25,7 @@ pub enum TimerKind {
 }
 
 /// Pending timers ordered by due time; registering the same timer twice is a no-op.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Timers {
     pending: BTreeSet<(EventTime, TimerKind, String)>,
 }

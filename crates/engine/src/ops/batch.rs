@@ -21,7 +21,7 @@ use crate::msg::{BatchPool, Contact, Msg, Observation};
 use crate::timers::TimerKind;
 use crate::EngineConfig;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct BatchState {
     pools: BTreeMap<u32, BatchPool>,
     first_result: Option<Timestamp>,
@@ -33,9 +33,11 @@ struct BatchState {
 }
 
 /// All batches, and the designs they name.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct BatchOp {
     batches: HashMap<String, BatchState>,
+    /// Rebuilt from the config, not snapshotted.
+    #[serde(skip)]
     designs: Designs,
 }
 
@@ -77,6 +79,12 @@ impl BatchOp {
     /// Batches held.
     pub fn len(&self) -> usize {
         self.batches.len()
+    }
+
+    /// After a restore: takes what comes from the config (the designs) from
+    /// `fresh`, the operator of a newly built engine.
+    pub(crate) fn adopt_config(&mut self, fresh: &mut BatchOp) {
+        self.designs = std::mem::take(&mut fresh.designs);
     }
 
     /// True when no batch is held.

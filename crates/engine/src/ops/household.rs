@@ -9,7 +9,7 @@ use pooltrace_model::Timestamp;
 use super::Outbox;
 use crate::msg::{Contact, ExposureSource, HouseholdKey, Msg};
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Resident {
     contact: Contact,
     first_seen: Timestamp,
@@ -19,7 +19,7 @@ struct Resident {
     told: Option<Box<ExposureSource>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct HouseholdState {
     residents: Vec<Resident>,
     /// (person, confirmed since, confirming tube).
@@ -27,7 +27,7 @@ struct HouseholdState {
 }
 
 /// All households seen.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct HouseholdOp {
     households: HashMap<HouseholdKey, HouseholdState>,
 }

@@ -18,7 +18,7 @@ use crate::alert_book::AlertBook;
 use crate::msg::{Contact, ExposureSource, HouseholdKey, Msg, Observation, RetestStatus};
 use crate::{Effect, EngineConfig};
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct PersonState {
     pub contact: Contact,
     contact_at: i64,
@@ -37,7 +37,7 @@ pub(crate) struct PersonState {
 
 /// All people with something to remember. People cleared by a negative pool
 /// and nothing else are not kept: memory does not grow with them.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct PersonOp {
     people: HashMap<String, PersonState>,
 }

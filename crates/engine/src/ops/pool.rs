@@ -12,7 +12,7 @@ use crate::alert_book::AlertBook;
 use crate::msg::RetestStatus;
 use crate::timers::TimerKind;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct PoolState {
     /// Members and region while the pool is flagged (positive/inconclusive).
     flagged: Option<(Vec<String>, Region)>,
@@ -26,10 +26,12 @@ struct PoolState {
 }
 
 /// All flagged pools.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct PoolOp {
     pools: HashMap<String, PoolState>,
-    /// `discordant_pool_after_min`, in milliseconds.
+    /// `discordant_pool_after_min`, in milliseconds. From the config, not
+    /// snapshotted.
+    #[serde(skip)]
     settle_ms: i64,
 }
 
@@ -41,6 +43,12 @@ impl PoolOp {
             pools: HashMap::default(),
             settle_ms,
         }
+    }
+
+    /// After a restore: takes what comes from the config (the settle time)
+    /// from `fresh`, the operator of a newly built engine.
+    pub(crate) fn adopt_config(&mut self, fresh: &PoolOp) {
+        self.settle_ms = fresh.settle_ms;
     }
 
     /// The all-negative check timer fired for `pool`.

@@ -18,7 +18,7 @@ use crate::msg::{BatchPool, Contact, Msg, Observation};
 use crate::timers::TimerKind;
 use crate::{Disposition, Effect, EngineConfig, Rejection};
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct TubeState {
     manifest: Option<Arc<Manifest>>,
     result: Option<LabResult>,
@@ -37,9 +37,11 @@ struct TubeState {
 pub type Applied = Result<Disposition, Box<(Rejection, Record)>>;
 
 /// All tubes' state.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct TubeOp {
     tubes: HashMap<String, TubeState>,
+    /// Rebuilt from the config, not snapshotted.
+    #[serde(skip)]
     designs: super::batch::Designs,
 }
 
@@ -62,6 +64,12 @@ impl TubeOp {
     /// Number of tubes held.
     pub fn len(&self) -> usize {
         self.tubes.len()
+    }
+
+    /// After a restore: takes what comes from the config (the designs) from
+    /// `fresh`, the operator of a newly built engine.
+    pub(crate) fn adopt_config(&mut self, fresh: &mut TubeOp) {
+        self.designs = std::mem::take(&mut fresh.designs);
     }
 
     /// True when no tube is held.
