@@ -1,9 +1,12 @@
 //! Command-line parsing and dispatch.
 
+mod alerts;
 mod demo;
 mod design;
+mod produce;
 mod run;
 mod simulate;
+mod topics;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +35,12 @@ enum Command {
     Design(design::DesignCommand),
     /// Compare Dorfman pool sizes and the built-in designs at a prevalence.
     Plan(design::PlanArgs),
+    /// Create the Kafka topics (inputs, alerts, dead letters, internal).
+    Topics(topics::TopicsArgs),
+    /// Publish NDJSON input files to the Kafka input topics, in event-time order.
+    Produce(produce::ProduceArgs),
+    /// Show the alerts on the Kafka alert topic, one line per alert state.
+    Alerts(alerts::AlertsArgs),
 }
 
 /// Flags shared by commands that load the configuration.
@@ -50,6 +59,9 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Design(cmd) => design::design(cmd),
         Command::Plan(args) => design::plan(args),
+        Command::Topics(args) => topics::topics(args),
+        Command::Produce(args) => produce::produce(args),
+        Command::Alerts(args) => alerts::alerts(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: run the real `pooltrace` binary.
 #![allow(dead_code)]
 
+pub mod broker;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

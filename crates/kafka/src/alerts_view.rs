@@ -7,9 +7,9 @@
 //! runtime replaying from a checkpoint), so records are deduplicated on
 //! `(alert_id, version)`: each state is printed once, as one line.
 //!
-//! Without `follow`, the view stops when every partition has been read up
-//! to its end as of the start; with `follow`, it keeps waiting for new
-//! records.
+//! Without `follow`, the view stops when every partition has been read to
+//! its end (librdkafka's end-of-partition event); with `follow`, it keeps
+//! waiting for new records.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -22,7 +22,7 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::config::KafkaConfig;
-use crate::error::{AlertsError, TopicsError};
+use crate::error::AlertsError;
 use crate::topics::partition_counts;
 
 /// Which alerts to show.
@@ -91,31 +91,32 @@ fn or_dash(s: Option<&str>) -> &str {
     s.filter(|s| !s.is_empty()).unwrap_or("-")
 }
 
-/// One alert state as one readable line (no line break):
-/// time, kind, state and version, person and tube, name, phone, address,
-/// due time, reason.
+/// One alert state as one readable line (no line break), fields separated
+/// by ` | `: time of the state change, kind, state and version, person and
+/// tube, name, phone, address (region then home), due time, reason. A
+/// missing field is `-`.
 pub fn format_alert(a: &Alert) -> String {
     let subject = match &a.person_id {
         Some(p) => format!("person {p} tube {}", a.tube_id),
         None => format!("tube {}", a.tube_id),
     };
-    let mut address = a
-        .region
-        .as_ref()
-        .map(|r| format!("{} {} {}", r.district, r.street, r.community))
-        .unwrap_or_default();
-    if let Some(ad) = &a.address {
-        if !address.is_empty() {
-            address.push_str(", ");
-        }
-        address.push_str(&format!(
-            "compound {} building {} unit {} room {}",
-            ad.compound, ad.building, ad.unit, ad.room
-        ));
+    let mut parts: Vec<&str> = Vec::new();
+    if let Some(r) = &a.region {
+        parts.extend([r.district.as_str(), &r.street, &r.community]);
     }
+    if let Some(ad) = &a.address {
+        parts.extend([
+            ad.compound.as_str(),
+            ad.building.as_str(),
+            ad.unit.as_str(),
+            ad.room.as_str(),
+        ]);
+    }
+    parts.retain(|p| !p.is_empty());
+    let address = parts.join(", ");
     let due = a.due_at.map(|d| d.to_string());
     format!(
-        "{}  {} {} v{}  {}  name {}  phone {}  address {}  due {}  {}",
+        "{} | {} {} v{} | {} | name {} | phone {} | address {} | due {} | {}",
         a.updated_at,
         a.kind.as_str(),
         a.state.as_str(),
@@ -150,26 +151,17 @@ pub fn view_alerts(
     config.set("enable.partition.eof", "true");
     let consumer: BaseConsumer = config.create().map_err(AlertsError::Client)?;
 
-    // Where each partition ends now: without `follow`, read up to there.
-    let mut end = Vec::with_capacity(partitions as usize);
     let mut assignment = TopicPartitionList::new();
     for p in 0..partitions as i32 {
-        let (low, high) = consumer
-            .fetch_watermarks(topic, p, opts.metadata_timeout)
-            .map_err(|source| {
-                AlertsError::Topics(TopicsError::Metadata {
-                    brokers: cfg.brokers.clone(),
-                    source,
-                })
-            })?;
-        end.push((low, high));
         assignment
             .add_partition_offset(topic, p, Offset::Beginning)
             .map_err(AlertsError::Client)?;
     }
     consumer.assign(&assignment).map_err(AlertsError::Client)?;
-    // A partition is done once its next offset reaches the end seen at the start.
-    let mut done: Vec<bool> = end.iter().map(|(low, high)| high <= low).collect();
+    // A partition is done at its end-of-partition event (empty ones get one
+    // too). Not the high watermark of ListOffsets: tansu 0.6 answers it with
+    // the last batch's base offset + 1, short of the end.
+    let mut done = vec![false; partitions as usize];
 
     let mut seen: HashSet<(String, u32)> = HashSet::new();
     let mut report = ViewReport::default();
@@ -186,13 +178,6 @@ pub fn view_alerts(
             Some(Ok(m)) => m,
         };
         report.records += 1;
-        if let Ok(p) = usize::try_from(msg.partition()) {
-            if let (Some(d), Some((_, high))) = (done.get_mut(p), end.get(p)) {
-                if msg.offset() + 1 >= *high {
-                    *d = true;
-                }
-            }
-        }
         let alert: Alert = match serde_json::from_slice(msg.payload().unwrap_or_default()) {
             Ok(a) => a,
             Err(e) => {
@@ -248,7 +233,7 @@ mod tests {
         let line = format_alert(&alert("hospital_transfer", "Nanhu"));
         assert_eq!(
             line,
-            "2022-05-10T09:30:00+08:00  hospital_transfer open v2  person 220102196107090023 tube T1  name Li Lei  phone 13800000000  address Chaoyang Nanhu Yuanyi, compound C1 building 2 unit 1 room 101  due 2022-05-10T11:00:00+08:00  single tube positive"
+            "2022-05-10T09:30:00+08:00 | hospital_transfer open v2 | person 220102196107090023 tube T1 | name Li Lei | phone 13800000000 | address Chaoyang, Nanhu, Yuanyi, C1, 2, 1, 101 | due 2022-05-10T11:00:00+08:00 | single tube positive"
         );
     }
 

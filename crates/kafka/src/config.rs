@@ -642,14 +642,15 @@ impl KafkaConfig {
     /// A consumer's settings: group `group_id`, offsets committed by the
     /// runtime only (with its checkpoints), from the earliest offset when the
     /// group has none, range assignment (co-partitioned topics' partition i
-    /// go to the same member), and end-of-partition events.
+    /// go to the same member). No end-of-partition events: they do not name
+    /// the topic and stall fetching on some brokers (tansu).
     pub fn consumer_config(&self) -> ClientConfig {
         let mut c = self.common_config();
         c.set("group.id", &self.group_id);
         c.set("enable.auto.commit", "false");
         c.set("auto.offset.reset", "earliest");
         c.set("partition.assignment.strategy", "range");
-        c.set("enable.partition.eof", "true");
+        c.set("enable.partition.eof", "false");
         opt(&mut c, "session.timeout.ms", &self.session_timeout_ms);
         opt(&mut c, "heartbeat.interval.ms", &self.heartbeat_interval_ms);
         opt(&mut c, "max.poll.interval.ms", &self.max_poll_interval_ms);
@@ -745,7 +746,7 @@ mod tests {
             ("enable.auto.commit", "false"),
             ("auto.offset.reset", "earliest"),
             ("partition.assignment.strategy", "range"),
-            ("enable.partition.eof", "true"),
+            ("enable.partition.eof", "false"),
             ("session.timeout.ms", "30000"),
             ("max.poll.interval.ms", "600000"),
             ("fetch.max.bytes", "52428800"),

@@ -83,9 +83,10 @@ pub enum ProduceError {
     Topics(#[from] TopicsError),
     #[error("kafka producer: {0}")]
     Client(#[source] KafkaError),
-    #[error("sending to {topic}: {source}")]
+    #[error("sending {what}: {source}")]
     Send {
-        topic: String,
+        /// The line or tick, and the topic.
+        what: String,
         #[source]
         source: KafkaError,
     },

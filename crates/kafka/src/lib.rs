@@ -32,5 +32,8 @@ pub mod produce;
 pub mod runtime;
 pub mod topics;
 
+/// The rdkafka this crate is built with (its `ClientConfig` is in this crate's API).
+pub use rdkafka;
+
 pub use config::{CheckpointConfig, KafkaConfig, TopicNames};
 pub use error::{AlertsError, ConfigError, CopartitionError, ProduceError, TopicsError};

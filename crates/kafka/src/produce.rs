@@ -174,21 +174,21 @@ impl ProducerContext for Deliveries {
     }
 }
 
-/// A validated line waiting for its turn in the merge.
+/// A validated line, ready to send.
 struct Head {
-    millis: i64,
+    /// 1-based line number in its file.
+    line: u64,
     time: Timestamp,
     tube_id: String,
+    /// The line as read (without its line break).
     bytes: Vec<u8>,
 }
 
 /// One input file.
-struct Source {
+struct Source<R> {
     kind: RecordKind,
-    /// Index into the three input topics (manifests, results, receipts).
-    topic: usize,
     path: String,
-    lines: LineReader<Box<dyn BufRead>>,
+    lines: LineReader<R>,
     head: Option<Head>,
     done: bool,
 }
@@ -202,7 +202,7 @@ fn tie_rank(k: RecordKind) -> u8 {
     }
 }
 
-impl Source {
+impl<R: BufRead> Source<R> {
     /// Reads lines until a good one is at the head or the file ends;
     /// reports each bad line.
     fn fill(
@@ -236,7 +236,7 @@ impl Source {
                 Ok((record, bytes)) => {
                     let time = record.event_time();
                     self.head = Some(Head {
-                        millis: time.millis(),
+                        line: line_no,
                         time,
                         tube_id: record.tube_id().to_string(),
                         bytes,
@@ -251,6 +251,67 @@ impl Source {
             }
         }
         Ok(())
+    }
+}
+
+/// The input files merged in event time exactly as `pooltrace run` merges
+/// them (`pooltrace_pipeline::source::EventTimeMerge`: smallest event time
+/// first; ties: manifests, receipts, results, then source order), keeping
+/// each good line's bytes; bad lines go to `reject` as they are read.
+struct Merge<R> {
+    sources: Vec<Source<R>>,
+    max: usize,
+    /// Blank lines skipped.
+    blank: u64,
+}
+
+impl<R: BufRead> Merge<R> {
+    /// `sources`: (kind, name, reader), in the order `run` takes them
+    /// (manifests, results, receipts).
+    fn new(sources: Vec<(RecordKind, String, R)>, max: usize) -> Self {
+        Merge {
+            sources: sources
+                .into_iter()
+                .map(|(kind, path, reader)| Source {
+                    kind,
+                    path,
+                    lines: LineReader::new(reader, max),
+                    head: None,
+                    done: false,
+                })
+                .collect(),
+            max,
+            blank: 0,
+        }
+    }
+
+    /// The name of the file of `kind`.
+    fn path(&self, kind: RecordKind) -> &str {
+        self.sources
+            .iter()
+            .find(|s| s.kind == kind)
+            .map_or("?", |s| s.path.as_str())
+    }
+
+    /// The next good line and its kind; `None` when every file is done.
+    fn next(
+        &mut self,
+        reject: &mut dyn FnMut(Rejected),
+    ) -> Result<Option<(RecordKind, Head)>, ProduceError> {
+        for s in &mut self.sources {
+            s.fill(self.max, &mut self.blank, reject)?;
+        }
+        let best = self
+            .sources
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.head.as_ref().map(|h| (i, s.kind, h)))
+            .min_by_key(|(i, kind, h)| (h.time.millis(), tie_rank(*kind), *i))
+            .map(|(i, _, _)| i);
+        Ok(best.and_then(|i| {
+            let s = &mut self.sources[i];
+            s.head.take().map(|h| (s.kind, h))
+        }))
     }
 }
 
@@ -282,6 +343,7 @@ fn open(path: &Path, stdin_used: &mut bool) -> Result<Box<dyn BufRead>, ProduceE
 fn send(
     producer: &BaseProducer<Deliveries>,
     mut record: BaseRecord<'_, [u8], [u8]>,
+    what: impl Fn() -> String,
 ) -> Result<(), ProduceError> {
     loop {
         match producer.send(record) {
@@ -292,7 +354,7 @@ fn send(
             }
             Err((source, back)) => {
                 return Err(ProduceError::Send {
-                    topic: back.topic.to_string(),
+                    what: format!("{} to {}", what(), back.topic),
                     source,
                 })
             }
@@ -317,28 +379,19 @@ pub fn produce(
 
     let mut stdin_used = false;
     let mut sources = Vec::new();
-    for (topic, (kind, path)) in [
+    for (kind, path) in [
         (RecordKind::Manifest, &inputs.manifests),
         (RecordKind::Result, &inputs.results),
         (RecordKind::Receipt, &inputs.receipts),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    ] {
         if let Some(p) = path {
-            sources.push(Source {
-                kind,
-                topic,
-                path: p.display().to_string(),
-                lines: LineReader::new(open(p, &mut stdin_used)?, opts.max_record_bytes),
-                head: None,
-                done: false,
-            });
+            sources.push((kind, p.display().to_string(), open(p, &mut stdin_used)?));
         }
     }
     if sources.is_empty() {
         return Err(ProduceError::NoInput);
     }
+    let mut merge = Merge::new(sources, opts.max_record_bytes);
 
     let producer: BaseProducer<Deliveries> = cfg
         .producer_config()
@@ -355,21 +408,12 @@ pub fn produce(
         rejected.push(r);
     };
     let mut sent: u64 = 0;
-    loop {
-        for s in &mut sources {
-            s.fill(opts.max_record_bytes, &mut report.blank_lines, &mut reject)?;
-        }
-        let Some(i) = sources
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.head.as_ref().map(|h| (i, h)))
-            .min_by_key(|(i, h)| (h.millis, tie_rank(sources[*i].kind), *i))
-            .map(|(i, _)| i)
-        else {
-            break;
+    while let Some((kind, head)) = merge.next(&mut reject)? {
+        let topic = match kind {
+            RecordKind::Manifest => 0,
+            RecordKind::Result => 1,
+            RecordKind::Receipt => 2,
         };
-        let topic = sources[i].topic;
-        let head = sources[i].head.take().expect("chosen source has a head");
         if let Some(rate) = opts.rate.filter(|r| *r > 0) {
             // Pace to `rate`: record n leaves no earlier than n / rate s after the start.
             let due = Duration::from_secs_f64(sent as f64 / rate as f64);
@@ -382,17 +426,21 @@ pub fn produce(
             .key(head.tube_id.as_bytes())
             .payload(head.bytes.as_slice())
             .partition(tube_partition_i32(&head.tube_id, partitions[topic]));
-        send(&producer, record)?;
+        send(&producer, record, || {
+            let path = merge.path(kind);
+            format!("{path}:{}", head.line)
+        })?;
         sent += 1;
         report.sent[topic].1 += 1;
         report.max_event_time = Some(match report.max_event_time {
             None => head.time,
             Some(t) => t.max_instant(head.time),
         });
-        if sent.is_multiple_of(1024) {
+        if sent & 1023 == 0 {
             producer.poll(Duration::ZERO);
         }
     }
+    report.blank_lines = merge.blank;
 
     if let Some(max) = report.max_event_time {
         let value = serde_json::to_vec(&Tick {
@@ -410,7 +458,9 @@ pub fn produce(
                     .payload(value.as_slice())
                     .partition(i32::try_from(p).unwrap_or(i32::MAX))
                     .headers(headers);
-                send(&producer, record)?;
+                send(&producer, record, || {
+                    format!("the end-of-input tick of partition {p}")
+                })?;
                 report.ticks += 1;
             }
         }
@@ -450,4 +500,115 @@ pub fn produce(
     report.rejected = rejected;
     report.elapsed = start.elapsed();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pooltrace_pipeline::sink::Origin;
+    use pooltrace_pipeline::source::{EventTimeMerge, Item, NdjsonSource};
+
+    const M: &str = r#"{"tube_id":"TUBE-{ID}","kind":"single","collected_at":"{T}","site_id":"S","region":{"district":"D","street":"S","community":"C"},"members":[{"person_id":"P{ID}","id_type":"other"}]}"#;
+    const R: &str = r#"{"tube_id":"TUBE-{ID}","lab_id":"L","reported_at":"{T}","ct":{"IC":27.0}}"#;
+    const C: &str = r#"{"tube_id":"TUBE-{ID}","lab_id":"L","received_at":"{T}"}"#;
+
+    fn rec(template: &str, id: u32, minute: u32) -> String {
+        template
+            .replace("{ID}", &id.to_string())
+            .replace("{T}", &format!("2022-04-04T08:{minute:02}:00+08:00"))
+    }
+
+    /// Files with ties across kinds, a record out of order within its file,
+    /// a blank line and bad lines.
+    fn files() -> [(RecordKind, String); 3] {
+        let manifests = [
+            rec(M, 1, 0),
+            rec(M, 2, 5),
+            "not json".to_string(),
+            rec(M, 3, 5),
+            rec(M, 4, 2), // behind its predecessor: goes out late, as in `run`
+            rec(M, 5, 30),
+        ];
+        let results = [rec(R, 1, 5), rec(R, 2, 5), String::new(), rec(R, 9, 1)];
+        let receipts = [rec(C, 1, 5), "{}".to_string(), rec(C, 3, 30), rec(C, 2, 31)];
+        [
+            (RecordKind::Manifest, manifests.join("\n")),
+            (RecordKind::Result, results.join("\n")),
+            (RecordKind::Receipt, receipts.join("\n")),
+        ]
+    }
+
+    #[test]
+    fn merge_order_is_the_order_run_processes() {
+        let names = ["m", "r", "c"];
+        let texts = files();
+        let mut run_order = Vec::new();
+        let mut run_merge = EventTimeMerge::new(
+            texts
+                .iter()
+                .zip(names)
+                .map(|((kind, text), name)| {
+                    NdjsonSource::new(*kind, name, text.as_bytes(), 1 << 20)
+                })
+                .collect(),
+        );
+        while let Some(item) = run_merge.next_item().unwrap() {
+            if let Item::Record(p) = item {
+                let Origin::File { path, line, .. } = p.origin else {
+                    unreachable!()
+                };
+                run_order.push((path, line));
+            }
+        }
+
+        let mut merge = Merge::new(
+            texts
+                .iter()
+                .zip(names)
+                .map(|((kind, text), name)| (*kind, name.to_string(), text.as_bytes()))
+                .collect(),
+            1 << 20,
+        );
+        let mut rejected = Vec::new();
+        let mut ours = Vec::new();
+        while let Some((kind, head)) = merge.next(&mut |r| rejected.push(r)).unwrap() {
+            let i = texts.iter().position(|(k, _)| *k == kind).unwrap();
+            // The bytes are the line itself.
+            let line = texts[i].1.lines().nth(head.line as usize - 1).unwrap();
+            assert_eq!(head.bytes, line.as_bytes());
+            assert!(head.tube_id.starts_with("TUBE-"));
+            ours.push((names[i].to_string(), head.line));
+        }
+        assert_eq!(ours, run_order);
+        assert_eq!(ours.len(), 11);
+        assert_eq!(merge.blank, 1);
+        let bad: Vec<(String, u64, &str)> = rejected
+            .iter()
+            .map(|r| (r.path.clone(), r.line, r.code))
+            .collect();
+        assert_eq!(
+            bad,
+            vec![("m".to_string(), 3, "json"), ("c".to_string(), 2, "json")]
+        );
+    }
+
+    #[test]
+    fn too_long_lines_are_rejected() {
+        let long = format!("{{\"x\": \"{}\"}}", "y".repeat(300));
+        let text = format!("{}\n{long}\n", rec(C, 1, 0));
+        let mut merge = Merge::new(
+            vec![(RecordKind::Receipt, "c".into(), text.as_bytes())],
+            200,
+        );
+        let mut rejected = Vec::new();
+        assert!(merge.next(&mut |r| rejected.push(r)).unwrap().is_some());
+        assert!(merge.next(&mut |r| rejected.push(r)).unwrap().is_none());
+        assert_eq!(rejected.len(), 1);
+        assert_eq!((rejected[0].line, rejected[0].code), (2, "too_long"));
+        assert!(
+            rejected[0].to_string().starts_with("c:2: record is "),
+            "{}",
+            rejected[0]
+        );
+    }
 }
