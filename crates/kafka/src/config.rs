@@ -527,16 +527,17 @@ impl KafkaConfig {
                 overridden.join(", ")
             );
         }
-        let config: KafkaConfig =
-            toml::Value::Table(table)
-                .try_into()
-                .map_err(|e: toml::de::Error| ConfigError::Invalid {
-                    origin: origin.clone(),
-                    message: format!("[kafka] {}", e.message()),
-                })?;
-        config
-            .validate()
-            .map_err(|message| ConfigError::Invalid { origin, message })?;
+        KafkaConfig::from_table(table).map_err(|message| ConfigError::Invalid { origin, message })
+    }
+
+    /// The config in a `[kafka]` table already read (environment overrides
+    /// applied), e.g. `pooltrace_pipeline::Config::kafka`: deserialized and
+    /// validated; the error names the key.
+    pub fn from_table(table: toml::Table) -> Result<KafkaConfig, String> {
+        let config: KafkaConfig = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("[kafka] {}", e.message()))?;
+        config.validate()?;
         Ok(config)
     }
 
@@ -878,5 +879,10 @@ interval_ms = 1000
             KafkaConfig::load(None, Vec::new()).unwrap(),
             KafkaConfig::default()
         );
+        let table: toml::Table = toml::from_str("group_id = \"g3\"").unwrap();
+        assert_eq!(KafkaConfig::from_table(table).unwrap().group_id, "g3");
+        let table: toml::Table = toml::from_str("groupid = \"g3\"").unwrap();
+        let e = KafkaConfig::from_table(table).unwrap_err();
+        assert!(e.contains("unknown field `groupid`"), "{e}");
     }
 }
