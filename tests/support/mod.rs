@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod kafka_run;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -13,6 +13,7 @@ use crate::ops::person::PersonOp;
 use crate::ops::pool::PoolOp;
 use crate::ops::tube::TubeOp;
 use crate::ops::Outbox;
+use crate::partition::{route_partition, tube_partition, Partition};
 use crate::timers::{TimerKind, Timers};
 use crate::{Disposition, Effect, EngineConfig, Summary};
 
@@ -31,19 +32,28 @@ use crate::{Disposition, Effect, EngineConfig, Summary};
 /// ```
 #[derive(Debug)]
 pub struct Engine {
-    cfg: EngineConfig,
-    tubes: TubeOp,
-    people: PersonOp,
-    pools: PoolOp,
-    households: HouseholdOp,
-    batches: BatchOp,
-    timers: Timers,
-    queue: VecDeque<Msg>,
-    max_seen: Option<Timestamp>,
+    pub(crate) cfg: EngineConfig,
+    pub(crate) tubes: TubeOp,
+    pub(crate) people: PersonOp,
+    pub(crate) pools: PoolOp,
+    pub(crate) households: HouseholdOp,
+    pub(crate) batches: BatchOp,
+    pub(crate) timers: Timers,
+    pub(crate) queue: VecDeque<Msg>,
+    pub(crate) max_seen: Option<Timestamp>,
     /// Watermark of the last retention sweep.
-    swept_at: i64,
-    summary: Summary,
-    rejected: Option<Record>,
+    pub(crate) swept_at: i64,
+    pub(crate) summary: Summary,
+    pub(crate) rejected: Option<Record>,
+    /// In a partitioned engine: which partition of how many this is. Keys
+    /// of other partitions are not handled here: their messages go to
+    /// `outgoing`. Not part of a snapshot (the caller sets it).
+    pub(crate) part: Option<Partition>,
+    /// Messages for operators on other partitions, with their partition.
+    pub(crate) outgoing: Vec<(u32, Msg)>,
+    /// When true, records do not move the watermark: only
+    /// [`Engine::observe_time`] does (the runtime computes it over its sources).
+    pub(crate) external_time: bool,
 }
 
 impl Engine {
@@ -62,7 +72,44 @@ impl Engine {
             swept_at: i64::MIN,
             summary: Summary::default(),
             rejected: None,
+            part: None,
+            outgoing: Vec::new(),
+            external_time: false,
         }
+    }
+
+    /// One partition of an engine split over `part.count` partitions (Kafka
+    /// mode). It handles only the records of its own tubes and the messages
+    /// for its own keys ([`crate::partition`]); messages for other
+    /// partitions' keys are collected for [`Engine::take_outgoing`]. Its
+    /// watermark moves only by [`Engine::observe_time`]: the runtime sets it
+    /// from the progress of all its sources, not from single records.
+    pub fn partitioned(cfg: EngineConfig, part: Partition) -> Self {
+        let mut engine = Engine::new(cfg);
+        engine.part = Some(part);
+        engine.external_time = true;
+        engine
+    }
+
+    /// The partition this engine is, when partitioned.
+    pub fn partition(&self) -> Option<Partition> {
+        self.part
+    }
+
+    /// Processes a message from an operator on another partition (Kafka
+    /// mode), with everything it causes locally.
+    pub fn deliver(&mut self, msg: Msg, out: &mut Vec<Effect>) {
+        let start = out.len();
+        self.queue.push_back(msg);
+        self.drain(out);
+        self.fire_due(out);
+        self.count(&out[start..]);
+    }
+
+    /// Messages produced since the last call for operators on other
+    /// partitions, each with its partition.
+    pub fn take_outgoing(&mut self) -> Vec<(u32, Msg)> {
+        std::mem::take(&mut self.outgoing)
     }
 
     /// The configuration in force.
@@ -82,6 +129,10 @@ impl Engine {
     pub fn handle(&mut self, record: Record, out: &mut Vec<Effect>) -> Disposition {
         let at = record.event_time();
         let start = out.len();
+        debug_assert!(self
+            .part
+            .is_none_or(|p| tube_partition(record.tube_id(), p.count) == p.index));
+        self.fire_own_timers(record.tube_id(), at, out);
         let mut ob = Outbox {
             effects: out,
             msgs: &mut self.queue,
@@ -107,9 +158,29 @@ impl Engine {
             Disposition::Stale => self.summary.records_stale += 1,
             Disposition::Rejected(_) => self.summary.records_rejected += 1,
         }
-        self.advance(at, out);
+        if !self.external_time {
+            self.advance(at, out);
+        }
         self.count(&out[start..]);
         disposition
+    }
+
+    /// Fires the tube's own timers that a record at `at` shows are past
+    /// (due at or before `at` minus the allowed lateness), before the record
+    /// is processed. This makes a tube's timer outcome depend only on the
+    /// tube's own records, not on how densely other tubes' records happen
+    /// to advance the watermark: files and Kafka partitions agree.
+    fn fire_own_timers(&mut self, tube_id: &str, at: Timestamp, out: &mut Vec<Effect>) {
+        let passed = at.millis() - minutes(self.cfg.allowed_lateness_min);
+        for (_, kind, tube) in self.timers.due_for_tube(tube_id, passed) {
+            let mut ob = Outbox {
+                effects: out,
+                msgs: &mut self.queue,
+                timers: &mut self.timers,
+            };
+            self.tubes.on_timer(kind, &tube, &self.cfg, &mut ob);
+            self.drain(out);
+        }
     }
 
     /// The record of the last [`Disposition::Rejected`], handed back so the
@@ -127,10 +198,15 @@ impl Engine {
     }
 
     fn advance(&mut self, at: Timestamp, out: &mut Vec<Effect>) {
-        if self.max_seen.is_some_and(|m| m.millis() >= at.millis()) {
-            return;
+        if self.max_seen.is_none_or(|m| m.millis() < at.millis()) {
+            self.max_seen = Some(at);
         }
-        self.max_seen = Some(at);
+        self.fire_due(out);
+    }
+
+    /// Fires every timer due at or before the watermark (also those set
+    /// behind it, by a late record or message), then sweeps old state.
+    fn fire_due(&mut self, out: &mut Vec<Effect>) {
         let Some(wm) = self.watermark() else { return };
         loop {
             let due = self.timers.due(wm);
@@ -174,6 +250,13 @@ impl Engine {
     /// Delivers queued messages until none are left.
     fn drain(&mut self, out: &mut Vec<Effect>) {
         while let Some(msg) = self.queue.pop_front() {
+            if let Some(part) = self.part {
+                let to = route_partition(msg.route(), part.count);
+                if to != part.index {
+                    self.outgoing.push((to, msg));
+                    continue;
+                }
+            }
             let mut ob = Outbox {
                 effects: out,
                 msgs: &mut self.queue,

@@ -352,6 +352,10 @@ pub struct KafkaConfig {
     pub checkpoint: CheckpointConfig,
     /// Address of the Prometheus metrics endpoint (`127.0.0.1:9464`); unset: off.
     pub metrics_listen: Option<String>,
+    /// An input partition that delivered nothing for this long (wall clock,
+    /// milliseconds) stops holding back the event-time watermark, so an
+    /// unused partition cannot stop every timer. Default 10000.
+    pub source_idle_ms: u64,
 }
 
 impl Default for KafkaConfig {
@@ -390,6 +394,7 @@ impl Default for KafkaConfig {
             extra: BTreeMap::new(),
             checkpoint: CheckpointConfig::default(),
             metrics_listen: None,
+            source_idle_ms: 10_000,
         }
     }
 }

@@ -41,6 +41,10 @@ pub struct Config {
     pub parquet: ParquetConfig,
     pub input: InputConfig,
     pub privacy: PrivacyConfig,
+    /// The `[kafka]` section, read by the Kafka runtime itself
+    /// (`pooltrace_kafka::KafkaConfig`); kept here only so that one file can
+    /// hold both.
+    pub kafka: toml::Table,
 }
 
 /// A configuration that could not be read.

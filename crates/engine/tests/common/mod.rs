@@ -1,6 +1,8 @@
 //! Shared helpers for the engine tests: record builders and a runner.
 #![allow(dead_code)]
 
+pub mod random_tubes;
+
 use std::collections::BTreeMap;
 
 use pooltrace_engine::{Disposition, Effect, Engine, EngineConfig};

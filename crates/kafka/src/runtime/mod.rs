@@ -1,1 +1,409 @@
-//! The Kafka runtime (lead's work).
+//! The Kafka runtime (`pooltrace run --brokers`): the same sans-IO engine,
+//! split over the partitions of the internal topic and spread over every
+//! instance of the consumer group.
+//!
+//! ```text
+//!  manifests ─┐   ingest: validate,        internal topic          partition task p:
+//!  results  ──┼─> re-key by tube id ──>  (N partitions, one  ──>  Engine::partitioned(p)
+//!  receipts ──┘   dead-letter the bad    ordered stream each)      │  messages for keys of
+//!                 ticks: source progress        ^                  │  other partitions
+//!                                               └──────────────────┘
+//!                                          alerts topic, dead letters, Parquet
+//! ```
+//!
+//! Every event a partition's engine sees (input records, messages from
+//! other partitions' operators, event-time ticks) comes through its
+//! partition of the internal topic, one totally ordered stream: that makes
+//! the engine's work replayable. A partition's state is checkpointed with
+//! the offset it reflects ([`checkpoint`]); a restarted or reassigned
+//! partition restores it and re-consumes from there ([`task`]). Duplicates
+//! that at-least-once delivery creates are dropped by the receiver: input
+//! records by (source partition, offset), messages by (sender, sequence).
+//!
+//! Checkpoints happen every `checkpoint.interval_ms`, before partitions are
+//! revoked in a rebalance, and at shutdown (SIGINT/SIGTERM): the producer is
+//! flushed first (everything the checkpoint reflects is in Kafka), then
+//! each partition writes its Parquet files and its checkpoint, then the
+//! consumer group's offsets are committed.
+
+pub mod checkpoint;
+pub mod envelope;
+pub mod ingest;
+pub mod outputs;
+pub mod sources;
+pub mod task;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::message::Message;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+
+use crate::KafkaConfig;
+use checkpoint::{CheckpointError, CheckpointStore};
+use envelope::Source;
+use ingest::{kind_of_topic, Ingest};
+use outputs::Outputs;
+use task::{PartitionTask, TaskSettings};
+
+/// Why the runtime stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("kafka: {0}")]
+    Kafka(String),
+    #[error("config: {0}")]
+    Config(String),
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    #[error(transparent)]
+    Store(#[from] CheckpointError),
+    #[error("parquet: {0}")]
+    Parquet(#[from] pooltrace_parquet::ParquetError),
+    #[error("{0}")]
+    Io(String),
+    #[error(transparent)]
+    Topics(#[from] crate::TopicsError),
+}
+
+/// What `run` needs.
+pub struct RunOptions {
+    pub kafka: KafkaConfig,
+    pub pipeline: pooltrace_pipeline::Config,
+    /// Parquet output directory.
+    pub out: PathBuf,
+}
+
+/// What this instance did, for the summary on stderr.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub partitions: u32,
+    pub records_in: u64,
+    pub checkpoints: u64,
+    /// Engine counters of the partitions this instance held at the end.
+    pub summaries: BTreeMap<u32, pooltrace_engine::Summary>,
+}
+
+struct State {
+    settings: TaskSettings,
+    store: CheckpointStore,
+    out: Arc<Outputs>,
+    tasks: BTreeMap<u32, PartitionTask>,
+    ingest: Ingest,
+    inputs: BTreeSet<Source>,
+    fatal: Option<RuntimeError>,
+    report: RunReport,
+}
+
+struct Ctx {
+    state: Arc<Mutex<State>>,
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl ClientContext for Ctx {}
+
+impl ConsumerContext for Ctx {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let mut st = lock(&self.state);
+            let revoked: Vec<(String, i32)> = tpl
+                .elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), e.partition()))
+                .collect();
+            if let Err(e) = checkpoint(&mut st, consumer, Some(&revoked)) {
+                st.fatal.get_or_insert(e);
+            }
+            let internal = st.out.topics.internal.clone();
+            for (topic, p) in revoked {
+                if topic == internal {
+                    st.tasks.remove(&(p as u32));
+                } else if let Some(kind) = kind_of_topic(&st.out.topics, &topic) {
+                    let src = Source { kind, partition: p };
+                    st.ingest.sources.remove(&src);
+                    st.inputs.remove(&src);
+                }
+            }
+            tracing::info!(
+                partitions = tpl.count(),
+                "partitions revoked (checkpointed)"
+            );
+        }
+    }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            let mut st = lock(&self.state);
+            let st = &mut *st;
+            for e in tpl.elements() {
+                if e.topic() == st.out.topics.internal {
+                    let p = e.partition() as u32;
+                    match PartitionTask::open(p, &st.settings, &st.store) {
+                        Ok(t) => {
+                            st.tasks.insert(p, t);
+                        }
+                        Err(err) => {
+                            st.fatal.get_or_insert(err);
+                        }
+                    }
+                } else if let Some(kind) = kind_of_topic(&st.out.topics, e.topic()) {
+                    let src = Source {
+                        kind,
+                        partition: e.partition(),
+                    };
+                    st.inputs.insert(src);
+                    st.ingest.assigned(src);
+                }
+            }
+            tracing::info!(partitions = tpl.count(), "partitions assigned");
+        }
+    }
+}
+
+/// Flushes the producer, checkpoints the partitions (all, or those in
+/// `only`) and commits the group's offsets for them.
+fn checkpoint(
+    st: &mut State,
+    consumer: &BaseConsumer<Ctx>,
+    only: Option<&[(String, i32)]>,
+) -> Result<(), RuntimeError> {
+    let wanted =
+        |topic: &str, p: i32| only.is_none_or(|o| o.iter().any(|(t, q)| t == topic && *q == p));
+    st.out.flush()?;
+    let mut tpl = TopicPartitionList::new();
+    let internal = st.out.topics.internal.clone();
+    for (p, task) in st.tasks.iter_mut() {
+        if !wanted(&internal, *p as i32) {
+            continue;
+        }
+        task.checkpoint(&st.store)?;
+        tpl.add_partition_offset(&internal, *p as i32, Offset::Offset(task.next_offset()))
+            .map_err(|e| RuntimeError::Kafka(e.to_string()))?;
+    }
+    for (src, s) in &st.ingest.sources {
+        let topic = match src.kind {
+            pooltrace_model::RecordKind::Manifest => &st.out.topics.manifests,
+            pooltrace_model::RecordKind::Result => &st.out.topics.results,
+            pooltrace_model::RecordKind::Receipt => &st.out.topics.receipts,
+        };
+        if let (Some(next), true) = (s.next_offset, wanted(topic, src.partition)) {
+            tpl.add_partition_offset(topic, src.partition, Offset::Offset(next))
+                .map_err(|e| RuntimeError::Kafka(e.to_string()))?;
+        }
+    }
+    if tpl.count() > 0 {
+        consumer
+            .commit(&tpl, CommitMode::Sync)
+            .map_err(|e| RuntimeError::Kafka(format!("commit offsets: {e}")))?;
+    }
+    st.report.checkpoints += 1;
+    Ok(())
+}
+
+/// Runs until `stop` is set (then checkpoints and returns) or an error.
+pub fn run(opts: RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, RuntimeError> {
+    let k = &opts.kafka;
+    let topics = k.topics.clone();
+    let partitions =
+        crate::topics::copartitioned_count(&k.admin_config(), &topics, Duration::from_secs(10))?;
+    if partitions == 0 {
+        return Err(RuntimeError::Config(
+            "the input topics have no partitions".into(),
+        ));
+    }
+    if let Some(addr) = &k.metrics_listen {
+        let addr: std::net::SocketAddr = addr
+            .parse()
+            .map_err(|e| RuntimeError::Config(format!("metrics_listen `{addr}`: {e}")))?;
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .map_err(|e| RuntimeError::Config(format!("metrics endpoint {addr}: {e}")))?;
+        tracing::info!(%addr, "Prometheus metrics at /metrics");
+    }
+    let pseudonym_key = opts.pipeline.privacy.pseudonym_key.clone().ok_or_else(|| {
+        RuntimeError::Config(
+            "no pseudonym key: set POOLTRACE_PSEUDONYM_KEY (or [privacy] pseudonym_key) so analyst Parquet holds keyed-hash ids".into(),
+        )
+    })?;
+    std::fs::create_dir_all(&opts.out)
+        .map_err(|e| RuntimeError::Io(format!("cannot create {}: {e}", opts.out.display())))?;
+    let settings = TaskSettings {
+        engine: opts.pipeline.engine.clone(),
+        parquet: opts.pipeline.parquet.clone(),
+        pseudonym_key,
+        out: opts.out.clone(),
+        partitions,
+        sources: 3 * partitions as usize,
+        max_record_bytes: opts.pipeline.input.max_record_bytes,
+    };
+    let store = CheckpointStore::open(&k.checkpoint.store, &k.group_id)?;
+    let out = Outputs::new(&k.producer_config(), topics.clone())?;
+    let state = Arc::new(Mutex::new(State {
+        settings,
+        store,
+        out: Arc::clone(&out),
+        tasks: BTreeMap::new(),
+        ingest: Ingest::default(),
+        inputs: BTreeSet::new(),
+        fatal: None,
+        report: RunReport {
+            partitions,
+            ..RunReport::default()
+        },
+    }));
+    let mut consumer_config = k.consumer_config();
+    consumer_config.set("enable.partition.eof", "false");
+    let consumer: BaseConsumer<Ctx> = consumer_config
+        .create_with_context(Ctx {
+            state: Arc::clone(&state),
+        })
+        .map_err(|e| RuntimeError::Kafka(format!("cannot create the consumer: {e}")))?;
+    let subscribed = [
+        topics.manifests.as_str(),
+        topics.results.as_str(),
+        topics.receipts.as_str(),
+        topics.internal.as_str(),
+    ];
+    consumer
+        .subscribe(&subscribed)
+        .map_err(|e| RuntimeError::Kafka(format!("subscribe: {e}")))?;
+    tracing::info!(partitions, group = %k.group_id, "running");
+    let interval = Duration::from_millis(k.checkpoint.interval_ms.max(100));
+    let mut last_checkpoint = Instant::now();
+    let mut last_idle_check = Instant::now();
+    let idle_after = Duration::from_millis(k.source_idle_ms);
+    let result = (|| -> Result<(), RuntimeError> {
+        while !stop.load(Ordering::Relaxed) {
+            let polled = consumer.poll(Duration::from_millis(100));
+            let mut st = lock(&state);
+            if let Some(e) = st.fatal.take() {
+                return Err(e);
+            }
+            match polled {
+                None => {}
+                Some(Ok(msg)) => {
+                    st.report.records_in += 1;
+                    on_message(&mut st, &msg)?;
+                }
+                Some(Err(e)) => tracing::warn!(error = %e, "consumer"),
+            }
+            if last_idle_check.elapsed() >= Duration::from_secs(1) {
+                check_idle(&mut st, idle_after)?;
+                last_idle_check = Instant::now();
+            }
+            if last_checkpoint.elapsed() >= interval {
+                checkpoint(&mut st, &consumer, None)?;
+                record_lag(&st, &consumer);
+                last_checkpoint = Instant::now();
+            }
+        }
+        let mut st = lock(&state);
+        checkpoint(&mut st, &consumer, None)?;
+        st.report.summaries = st.tasks.iter().map(|(p, t)| (*p, t.summary())).collect();
+        Ok(())
+    })();
+    // After an error: no checkpoint; a restart resumes from the last good one.
+    result?;
+    consumer.unsubscribe();
+    drop(consumer);
+    let mut st = lock(&state);
+    if let Some(e) = st.fatal.take() {
+        return Err(e);
+    }
+    Ok(std::mem::take(&mut st.report))
+}
+
+fn on_message(
+    st: &mut State,
+    msg: &rdkafka::message::BorrowedMessage<'_>,
+) -> Result<(), RuntimeError> {
+    let topic = msg.topic();
+    let value = msg.payload().unwrap_or(&[]);
+    if topic == st.out.topics.internal {
+        let p = msg.partition() as u32;
+        let State {
+            tasks,
+            settings,
+            out,
+            ..
+        } = st;
+        match tasks.get_mut(&p) {
+            Some(task) => task.process(msg.offset(), value, settings, out),
+            None => Err(RuntimeError::Kafka(format!(
+                "a record of internal partition {p}, which this instance does not hold"
+            ))),
+        }
+    } else if let Some(kind) = kind_of_topic(&st.out.topics, topic) {
+        let source = Source {
+            kind,
+            partition: msg.partition(),
+        };
+        let State {
+            ingest,
+            settings,
+            out,
+            ..
+        } = st;
+        ingest.on_record(
+            source,
+            topic,
+            msg.offset(),
+            msg.key(),
+            value,
+            msg.timestamp().to_millis(),
+            settings.partitions,
+            settings.max_record_bytes,
+            out,
+        )
+    } else {
+        Ok(())
+    }
+}
+
+/// Input sources that sent nothing for `idle_after` become idle: they no
+/// longer hold the watermark back (a partition no lab writes to must not
+/// stop every timer). This is the one use of wall-clock time in deciding
+/// anything, at the edge: records that arrive later from an idle source are
+/// still processed, never dropped. (The broker's high watermarks cannot be
+/// used for this: the test broker reports them wrong, and librdkafka's
+/// end-of-partition events do not name the topic.)
+fn check_idle(st: &mut State, idle_after: Duration) -> Result<(), RuntimeError> {
+    let sources: Vec<Source> = st.inputs.iter().copied().collect();
+    for src in sources {
+        if st.ingest.quiet_for(src) >= idle_after {
+            let State {
+                ingest,
+                settings,
+                out,
+                ..
+            } = st;
+            ingest.on_idle(src, settings.partitions, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn record_lag(st: &State, consumer: &BaseConsumer<Ctx>) {
+    let Ok(position) = consumer.position() else {
+        return;
+    };
+    for e in position.elements() {
+        let Some(pos) = e.offset().to_raw().filter(|o| *o >= 0) else {
+            continue;
+        };
+        if let Ok((_, high)) =
+            consumer.fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(1))
+        {
+            metrics::gauge!("pooltrace_consumer_lag", "topic" => e.topic().to_string(), "partition" => e.partition().to_string())
+                .set((high - pos).max(0) as f64);
+        }
+    }
+    let _ = st;
+}

@@ -27,7 +27,10 @@ pub struct EventTimeMerge<R> {
     done: Vec<bool>,
 }
 
-fn tie_rank(k: RecordKind) -> u8 {
+/// Order of records with the same event time: manifests, then receipts,
+/// then results (so a tube is known before its result). Kafka mode orders
+/// by the same rule.
+pub fn tie_rank(k: RecordKind) -> u8 {
     match k {
         RecordKind::Manifest => 0,
         RecordKind::Receipt => 1,

@@ -5,5 +5,5 @@ mod merge;
 mod ndjson;
 
 pub use lines::{Line, LineReader};
-pub use merge::{EventTimeMerge, Item};
+pub use merge::{tie_rank, EventTimeMerge, Item};
 pub use ndjson::{NdjsonSource, Parsed};

@@ -1,0 +1,223 @@
+//! The checkpoint store: one object per partition holding the partition's
+//! engine snapshot together with everything needed to resume exactly where
+//! it stood (the next offset of its internal partition, the de-duplication
+//! marks, the message sequence, the sources' progress).
+//!
+//! The store is a local directory by default, or any URL the `object_store`
+//! crate understands (`s3://bucket/prefix` for S3-compatible storage, with
+//! the usual `AWS_*` environment variables; `file:///abs/dir`). Objects are
+//! named `{group}/p{partition:04}.ckpt` and replaced whole (a local put
+//! writes aside and renames, S3 puts are atomic), so a crash while writing
+//! leaves the previous checkpoint.
+//!
+//! Layout of an object: one line of JSON ([`Meta`]), a newline, then the
+//! engine's snapshot bytes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use serde::{Deserialize, Serialize};
+
+use super::sources::Sources;
+
+/// What a partition's checkpoint says besides the engine state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Layout version of this object.
+    pub version: u32,
+    /// The partition and how many there were.
+    pub partition: u32,
+    pub partitions: u32,
+    /// The next offset of the partition's internal topic partition to process.
+    pub next_offset: i64,
+    /// Sequence number of the last message this partition sent.
+    pub seq: u64,
+    /// Last input offset processed per source (`manifest:3` -> offset).
+    pub inputs_seen: BTreeMap<String, i64>,
+    /// Last message sequence processed per sending partition.
+    pub msgs_seen: BTreeMap<u32, u64>,
+    /// The sources' event-time progress.
+    pub sources: Sources,
+    /// Input records received but not yet processed: they wait until every
+    /// source has passed their event time, so that they are processed in
+    /// event-time order across topics, as a file run merges them.
+    pub pending: Vec<PendingInput>,
+}
+
+/// An input record waiting for the watermark ([`Meta::pending`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingInput {
+    pub event_time: i64,
+    /// `manifest`, `receipt` or `result`.
+    pub kind: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub kafka_ts: Option<i64>,
+    /// The record as published (valid UTF-8: the ingest checked it).
+    pub value: String,
+}
+
+/// Current layout version.
+pub const META_VERSION: u32 = 1;
+
+/// A checkpoint store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("checkpoint store {store}: {message}")]
+    Store { store: String, message: String },
+    #[error("checkpoint {object}: {message}")]
+    Corrupt { object: String, message: String },
+}
+
+/// Where checkpoints are kept.
+pub struct CheckpointStore {
+    store: Arc<dyn ObjectStore>,
+    prefix: StorePath,
+    label: String,
+    rt: tokio::runtime::Runtime,
+}
+
+impl CheckpointStore {
+    /// Opens `location` (a directory, created if missing, or a URL) for
+    /// consumer group `group`.
+    pub fn open(location: &str, group: &str) -> Result<Self, CheckpointError> {
+        let err = |message: String| CheckpointError::Store {
+            store: location.to_string(),
+            message,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| err(e.to_string()))?;
+        let (store, base): (Arc<dyn ObjectStore>, StorePath) = if location.contains("://") {
+            let url = url::Url::parse(location).map_err(|e| err(e.to_string()))?;
+            let options = std::env::vars()
+                .filter(|(k, _)| k.starts_with("AWS_"))
+                .map(|(k, v)| (k.to_ascii_lowercase(), v));
+            let (store, path) =
+                object_store::parse_url_opts(&url, options).map_err(|e| err(e.to_string()))?;
+            (Arc::from(store), path)
+        } else {
+            std::fs::create_dir_all(location)
+                .map_err(|e| err(format!("cannot create the directory: {e}")))?;
+            let fs = object_store::local::LocalFileSystem::new_with_prefix(location)
+                .map_err(|e| err(e.to_string()))?;
+            (Arc::new(fs), StorePath::default())
+        };
+        let prefix = base.clone().join(group);
+        Ok(CheckpointStore {
+            store,
+            prefix,
+            label: location.to_string(),
+            rt,
+        })
+    }
+
+    fn object(&self, partition: u32) -> StorePath {
+        self.prefix.clone().join(format!("p{partition:04}.ckpt"))
+    }
+
+    /// Writes a partition's checkpoint, replacing the previous one.
+    pub fn save(&self, meta: &Meta, engine: &[u8]) -> Result<(), CheckpointError> {
+        let mut bytes = serde_json::to_vec(meta).map_err(|e| CheckpointError::Store {
+            store: self.label.clone(),
+            message: e.to_string(),
+        })?;
+        bytes.push(b'\n');
+        bytes.extend_from_slice(engine);
+        let path = self.object(meta.partition);
+        self.rt
+            .block_on(self.store.put(&path, PutPayload::from(bytes)))
+            .map_err(|e| CheckpointError::Store {
+                store: self.label.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(())
+    }
+
+    /// The latest checkpoint of a partition: its meta and engine snapshot,
+    /// or `None` when there is none yet.
+    pub fn load(&self, partition: u32) -> Result<Option<(Meta, Vec<u8>)>, CheckpointError> {
+        let path = self.object(partition);
+        let got = self.rt.block_on(async {
+            match self.store.get(&path).await {
+                Ok(r) => r.bytes().await.map(Some),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        });
+        let bytes = match got {
+            Ok(Some(b)) => b,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                return Err(CheckpointError::Store {
+                    store: self.label.clone(),
+                    message: e.to_string(),
+                })
+            }
+        };
+        let corrupt = |message: String| CheckpointError::Corrupt {
+            object: format!("{}/{}", self.label, path),
+            message,
+        };
+        let nl = bytes
+            .iter()
+            .position(|b| *b == b'\n')
+            .ok_or_else(|| corrupt("no header line".into()))?;
+        let meta: Meta =
+            serde_json::from_slice(&bytes[..nl]).map_err(|e| corrupt(e.to_string()))?;
+        if meta.version != META_VERSION {
+            return Err(corrupt(format!(
+                "layout version {} (this release reads {META_VERSION})",
+                meta.version
+            )));
+        }
+        if meta.partition != partition {
+            return Err(corrupt(format!(
+                "holds partition {}, not {partition}",
+                meta.partition
+            )));
+        }
+        Ok(Some((meta, bytes[nl + 1..].to_vec())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saves_and_loads_a_partition_and_refuses_a_foreign_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(dir.path().to_str().unwrap(), "g1").unwrap();
+        assert!(store.load(2).unwrap().is_none());
+        let mut meta = Meta {
+            version: META_VERSION,
+            partition: 2,
+            partitions: 4,
+            next_offset: 1234,
+            seq: 7,
+            ..Meta::default()
+        };
+        meta.inputs_seen.insert("result:2".into(), 99);
+        meta.msgs_seen.insert(1, 5);
+        store.save(&meta, b"\x00snapshot\nbytes").unwrap();
+        let (m, e) = store.load(2).unwrap().unwrap();
+        assert_eq!(m, meta);
+        assert_eq!(e, b"\x00snapshot\nbytes");
+        meta.next_offset = 2000;
+        store.save(&meta, b"newer").unwrap();
+        assert_eq!(
+            store.load(2).unwrap().unwrap().0.next_offset,
+            2000,
+            "replaced"
+        );
+        // A file for partition 3 that claims to be partition 2 is refused.
+        let p3 = dir.path().join("g1").join("p0003.ckpt");
+        std::fs::copy(dir.path().join("g1").join("p0002.ckpt"), &p3).unwrap();
+        let e = store.load(3).unwrap_err().to_string();
+        assert!(e.contains("holds partition 2, not 3"), "{e}");
+    }
+}

@@ -1,0 +1,442 @@
+//! One partition of the engine: consumes its partition of the internal
+//! topic (input records, messages from other partitions, source ticks) in
+//! offset order, drives a partitioned [`Engine`], and sends what it produces
+//! (messages to other partitions, alerts, dead letters, Parquet rows).
+//!
+//! Effectively once: the partition's stream is totally ordered and the
+//! engine deterministic, so after restoring a checkpoint and consuming from
+//! its offset the task emits exactly what it emitted before the crash:
+//! alerts with the same ids and content, messages with the same sequence
+//! numbers (receivers drop those they already have), Parquet files with the
+//! same names (stem `p{partition:04}-o{first offset:012}`: a replayed file
+//! replaces the earlier one; files of an epoch that never reached its
+//! checkpoint are deleted on restore).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use pooltrace_engine::{
+    decode_msg, encode_msg, Disposition, Effect, Engine, EngineConfig, Partition,
+};
+use pooltrace_model::{decode_record, RecordKind, Timestamp};
+use pooltrace_parquet::{ParquetConfig, ParquetSink, PseudonymKey, Table};
+
+use std::collections::BTreeMap;
+
+use pooltrace_pipeline::source::tie_rank;
+
+use super::checkpoint::{CheckpointStore, Meta, PendingInput, META_VERSION};
+use super::envelope::{self, Envelope, Source};
+use super::outputs::{DeadOrigin, Outputs};
+use super::RuntimeError;
+
+/// What every task of a run shares.
+pub struct TaskSettings {
+    pub engine: EngineConfig,
+    pub parquet: ParquetConfig,
+    pub pseudonym_key: String,
+    pub out: PathBuf,
+    pub partitions: u32,
+    /// How many sources (input topic partitions) the watermark waits for.
+    pub sources: usize,
+    pub max_record_bytes: usize,
+}
+
+/// One partition's engine and bookkeeping.
+pub struct PartitionTask {
+    pub partition: u32,
+    engine: Engine,
+    meta: Meta,
+    parquet: ParquetSink,
+    effects: Vec<Effect>,
+    /// Kafka timestamp of the result being processed (latency metric).
+    result_ts: Option<i64>,
+    /// Input records waiting for every source to pass their event time, in
+    /// the order they will be processed: (event time, rank of the kind as in
+    /// the file merge, source partition, source offset).
+    pending: BTreeMap<(i64, u8, i32, i64), Waiting>,
+    /// Event time every source has passed (records up to it are released).
+    released_upto: Option<i64>,
+    /// Internal records processed since start: inputs, messages, ticks,
+    /// duplicates dropped; and messages sent.
+    pub counts: TaskCounts,
+}
+
+/// An input record waiting in [`PartitionTask::pending`].
+struct Waiting {
+    kind: RecordKind,
+    kafka_ts: Option<i64>,
+    value: Vec<u8>,
+}
+
+/// What a task did since it was opened.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TaskCounts {
+    pub inputs: u64,
+    pub msgs: u64,
+    pub ticks: u64,
+    pub duplicates: u64,
+    pub sent: u64,
+}
+
+fn stem(partition: u32, offset: i64) -> String {
+    format!("p{partition:04}-o{offset:012}")
+}
+
+impl PartitionTask {
+    /// Restores the partition from its latest checkpoint (or starts it
+    /// empty), deleting Parquet files written after that checkpoint.
+    pub fn open(
+        partition: u32,
+        s: &TaskSettings,
+        store: &CheckpointStore,
+    ) -> Result<Self, RuntimeError> {
+        let part = Partition {
+            index: partition,
+            count: s.partitions,
+        };
+        let mut engine = Engine::partitioned(s.engine.clone(), part);
+        let mut meta = match store.load(partition)? {
+            Some((meta, snapshot)) => {
+                if meta.partitions != s.partitions {
+                    return Err(RuntimeError::Config(format!(
+                        "the checkpoint of partition {partition} was written for {} partitions, the topics now have {}: state cannot be re-partitioned; use a new consumer group and checkpoint store",
+                        meta.partitions, s.partitions
+                    )));
+                }
+                engine
+                    .restore(&snapshot)
+                    .map_err(|e| RuntimeError::Checkpoint(format!("partition {partition}: {e}")))?;
+                meta
+            }
+            None => Meta {
+                version: META_VERSION,
+                partition,
+                partitions: s.partitions,
+                ..Meta::default()
+            },
+        };
+        remove_files_after(&s.out, partition, meta.next_offset)?;
+        let key = PseudonymKey::new(s.pseudonym_key.as_bytes())
+            .map_err(|e| RuntimeError::Config(e.to_string()))?;
+        let mut parquet = ParquetSink::create(&s.out, key, s.parquet.clone())?;
+        parquet.set_file_stem(&stem(partition, meta.next_offset))?;
+        tracing::info!(
+            partition,
+            next_offset = meta.next_offset,
+            "partition opened"
+        );
+        let mut pending = BTreeMap::new();
+        for w in std::mem::take(&mut meta.pending) {
+            let kind = kind_named(&w.kind).ok_or_else(|| {
+                RuntimeError::Checkpoint(format!(
+                    "partition {partition}: pending record of kind `{}`",
+                    w.kind
+                ))
+            })?;
+            pending.insert(
+                (w.event_time, tie_rank(kind), w.partition, w.offset),
+                Waiting {
+                    kind,
+                    kafka_ts: w.kafka_ts,
+                    value: w.value.into_bytes(),
+                },
+            );
+        }
+        let released_upto = meta.sources.time(s.sources).map(|t| t.0);
+        Ok(PartitionTask {
+            pending,
+            released_upto,
+            partition,
+            engine,
+            meta,
+            parquet,
+            effects: Vec::new(),
+            result_ts: None,
+            counts: TaskCounts::default(),
+        })
+    }
+
+    /// The next internal offset to process.
+    pub fn next_offset(&self) -> i64 {
+        self.meta.next_offset
+    }
+
+    /// The engine's counters.
+    pub fn summary(&self) -> pooltrace_engine::Summary {
+        self.engine.summary()
+    }
+
+    /// Processes the internal record at `offset`.
+    pub fn process(
+        &mut self,
+        offset: i64,
+        value: &[u8],
+        s: &TaskSettings,
+        out: &Outputs,
+    ) -> Result<(), RuntimeError> {
+        if offset < self.meta.next_offset {
+            return Ok(()); // already in the checkpoint
+        }
+        self.meta.next_offset = offset + 1;
+        self.result_ts = None;
+        match envelope::decode(value) {
+            Err(e) => out.dead_letter(
+                DeadOrigin {
+                    topic: &out.topics.internal,
+                    partition: self.partition as i32,
+                    offset,
+                },
+                None,
+                value,
+                &e.to_string(),
+            )?,
+            Ok(Envelope::Input {
+                source,
+                offset: source_offset,
+                kafka_ts,
+                event_time,
+                value,
+            }) => {
+                let seen = self.meta.inputs_seen.entry(source.key()).or_insert(-1);
+                if source_offset <= *seen {
+                    self.counts.duplicates += 1;
+                    return Ok(()); // forwarded again by an ingest replaying after a crash
+                }
+                *seen = source_offset;
+                self.counts.inputs += 1;
+                self.pending.insert(
+                    (
+                        event_time,
+                        tie_rank(source.kind),
+                        source.partition,
+                        source_offset,
+                    ),
+                    Waiting {
+                        kind: source.kind,
+                        kafka_ts,
+                        value: value.to_vec(),
+                    },
+                );
+                if let Some(upto) = self.released_upto {
+                    self.release(upto, s, out)?;
+                }
+            }
+            Ok(Envelope::Msg { from, seq, body }) => {
+                let seen = self.meta.msgs_seen.entry(from).or_insert(0);
+                if seq <= *seen {
+                    self.counts.duplicates += 1;
+                    return Ok(()); // sent again by a sender replaying after a crash
+                }
+                *seen = seq;
+                self.counts.msgs += 1;
+                match decode_msg(body) {
+                    Ok(msg) => self.engine.deliver(msg, &mut self.effects),
+                    Err(e) => out.dead_letter(
+                        DeadOrigin {
+                            topic: &out.topics.internal,
+                            partition: self.partition as i32,
+                            offset,
+                        },
+                        None,
+                        body,
+                        &format!("message from partition {from}: {e}"),
+                    )?,
+                }
+            }
+            Ok(Envelope::Tick {
+                source,
+                max_event_time,
+                idle,
+            }) => {
+                self.counts.ticks += 1;
+                self.meta.sources.tick(source.key(), max_event_time, idle);
+                if let Some((t, off)) = self.meta.sources.time(s.sources) {
+                    self.released_upto = Some(t);
+                    self.release(t, s, out)?;
+                    self.engine
+                        .observe_time(Timestamp::from_millis(t, off), &mut self.effects);
+                }
+            }
+        }
+        self.emit(out)
+    }
+
+    /// Processes the waiting records with event time up to `upto`, in order.
+    fn release(&mut self, upto: i64, s: &TaskSettings, out: &Outputs) -> Result<(), RuntimeError> {
+        while let Some(entry) = self.pending.first_entry() {
+            if entry.key().0 > upto {
+                break;
+            }
+            let ((_, _, partition, offset), w) = entry.remove_entry();
+            let source = Source {
+                kind: w.kind,
+                partition,
+            };
+            self.on_input(source, offset, w.kafka_ts, &w.value, s, out)?;
+            // Messages and effects of each record go out before the next.
+            self.emit(out)?;
+        }
+        Ok(())
+    }
+
+    fn on_input(
+        &mut self,
+        source: Source,
+        source_offset: i64,
+        kafka_ts: Option<i64>,
+        value: &[u8],
+        s: &TaskSettings,
+        out: &Outputs,
+    ) -> Result<(), RuntimeError> {
+        let topic = match source.kind {
+            RecordKind::Manifest => &out.topics.manifests,
+            RecordKind::Result => &out.topics.results,
+            RecordKind::Receipt => &out.topics.receipts,
+        };
+        let origin = DeadOrigin {
+            topic,
+            partition: source.partition,
+            offset: source_offset,
+        };
+        let record = match decode_record(source.kind, value, s.max_record_bytes) {
+            Ok(r) => r,
+            Err(e) => return out.dead_letter(origin, None, value, &e.to_string()),
+        };
+        if source.kind == RecordKind::Result {
+            self.result_ts = kafka_ts;
+        }
+        let tube = record.tube_id().to_string();
+        if let Disposition::Rejected(why) = self.engine.handle(record, &mut self.effects) {
+            self.engine.take_rejected();
+            out.dead_letter(origin, Some(tube.as_bytes()), value, &why.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Sends messages for other partitions, alerts, and Parquet rows.
+    fn emit(&mut self, out: &Outputs) -> Result<(), RuntimeError> {
+        for (to, msg) in self.engine.take_outgoing() {
+            self.meta.seq += 1;
+            self.counts.sent += 1;
+            let body = encode_msg(&msg).map_err(|e| RuntimeError::Checkpoint(e.to_string()))?;
+            let env = Envelope::Msg {
+                from: self.partition,
+                seq: self.meta.seq,
+                body: &body,
+            };
+            out.internal(to, &[], &env.encode())?;
+        }
+        let now_ms = chrono_now_ms();
+        for effect in self.effects.drain(..) {
+            match effect {
+                Effect::Alert(a) => {
+                    let json = serde_json::to_vec(&a)
+                        .map_err(|e| RuntimeError::Kafka(format!("alert to JSON: {e}")))?;
+                    let key = a.person_id.as_deref().unwrap_or(&a.tube_id);
+                    out.alert(key, &json)?;
+                    metrics::counter!("pooltrace_alerts_total", "kind" => a.kind.as_str(), "state" => a.state.as_str()).increment(1);
+                    if let Some(ts) = self.result_ts {
+                        metrics::histogram!("pooltrace_result_to_alert_seconds")
+                            .record((now_ms - ts).max(0) as f64 / 1000.0);
+                    }
+                    self.parquet.write_alert(&a)?;
+                }
+                Effect::TubeResult(row) => self.parquet.write_tube_result(&row)?,
+                Effect::PersonOutcome(row) => self.parquet.write_person_outcome(&row)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes this partition's Parquet files and checkpoint (call after the
+    /// producer was flushed), and starts the next epoch's file names.
+    pub fn checkpoint(&mut self, store: &CheckpointStore) -> Result<(), RuntimeError> {
+        let started = Instant::now();
+        self.parquet.flush()?;
+        let snapshot = self
+            .engine
+            .snapshot()
+            .map_err(|e| RuntimeError::Checkpoint(format!("partition {}: {e}", self.partition)))?;
+        self.meta.pending = self
+            .pending
+            .iter()
+            .map(|(&(event_time, _, partition, offset), w)| PendingInput {
+                event_time,
+                kind: envelope::kind_name(w.kind).to_string(),
+                partition,
+                offset,
+                kafka_ts: w.kafka_ts,
+                value: String::from_utf8_lossy(&w.value).into_owned(),
+            })
+            .collect();
+        store.save(&self.meta, &snapshot)?;
+        self.meta.pending.clear();
+        tracing::debug!(partition = self.partition, next_offset = self.meta.next_offset, counts = ?self.counts, watermark = ?self.engine.watermark(), "checkpoint");
+        self.parquet
+            .set_file_stem(&stem(self.partition, self.meta.next_offset))?;
+        let s = self.engine.summary();
+        let p = self.partition.to_string();
+        metrics::gauge!("pooltrace_state_tubes", "partition" => p.clone())
+            .set(s.state_sizes.0 as f64);
+        metrics::gauge!("pooltrace_state_people", "partition" => p.clone())
+            .set(s.state_sizes.1 as f64);
+        metrics::gauge!("pooltrace_state_bytes", "partition" => p).set(snapshot.len() as f64);
+        metrics::histogram!("pooltrace_checkpoint_seconds").record(started.elapsed().as_secs_f64());
+        Ok(())
+    }
+}
+
+fn kind_named(name: &str) -> Option<RecordKind> {
+    [
+        RecordKind::Manifest,
+        RecordKind::Receipt,
+        RecordKind::Result,
+    ]
+    .into_iter()
+    .find(|k| envelope::kind_name(*k) == name)
+}
+
+fn chrono_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Deletes this partition's Parquet files of epochs starting at or after
+/// `from` (written after the checkpoint being restored; they will be
+/// written again).
+fn remove_files_after(out: &Path, partition: u32, from: i64) -> Result<(), RuntimeError> {
+    let prefix = format!("p{partition:04}-o");
+    for table in [Table::TubeResults, Table::PersonOutcomes, Table::Alerts] {
+        let dir = ParquetSink::table_dir(out, table);
+        let mut stack = vec![dir];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let name = entry.file_name();
+                let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+                    continue;
+                };
+                let offset: Option<i64> = rest.get(..12).and_then(|o| o.parse().ok());
+                if offset.is_some_and(|o| o >= from) {
+                    std::fs::remove_file(&path).map_err(|e| {
+                        RuntimeError::Io(format!("cannot remove {}: {e}", path.display()))
+                    })?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Shared between the consumer loop and the rebalance callback.
+pub type SharedOutputs = Arc<Outputs>;

@@ -1,0 +1,187 @@
+//! `pooltrace run --brokers` against a real broker: a simulated city
+//! published to Kafka gives the same alerts as the file run on the same
+//! files, with one instance or two sharing the partitions, across `kill -9`
+//! crashes, and with poison messages mixed in.
+
+mod support;
+
+use std::time::Duration;
+
+use pooltrace_kafka::rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use pooltrace_kafka::rdkafka::ClientConfig;
+use support::broker::Broker;
+use support::kafka_run::*;
+
+const SETTLE: Duration = Duration::from_secs(120);
+
+fn deployment<'a>(
+    broker: &'a Broker,
+    dir: &std::path::Path,
+    name: &str,
+    partitions: u32,
+) -> (Deployment<'a>, pooltrace_kafka::TopicNames) {
+    let topics = broker.create_topics(name, partitions);
+    let config = broker.config_file(dir, &topics);
+    (
+        Deployment {
+            broker,
+            config,
+            group: format!("{name}-group"),
+            checkpoints: dir.join("checkpoints"),
+            out: dir.join("out"),
+        },
+        topics,
+    )
+}
+
+#[test]
+fn a_city_through_kafka_gives_the_file_runs_alerts() {
+    let broker = Broker::start();
+    let city = City::simulate(3000, 7);
+    let expected = city.file_mode_alerts();
+    assert!(
+        expected.len() > 50,
+        "the city must raise alerts: {}",
+        expected.len()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (d, topics) = deployment(&broker, dir.path(), "e2e", 4);
+    city.produce(&broker, &d.config);
+    let instance = d.start("one");
+    let got = wait_for_alerts(&broker, &topics, &expected, SETTLE);
+    instance.stop();
+    assert_same_alerts(&expected, &got);
+    // The analysts' rows are the file run's rows.
+    for table in ["tube_results", "person_outcomes"] {
+        assert_eq!(
+            parquet_rows(&d.out, table),
+            parquet_rows(&city.file_mode_out(), table),
+            "{table}"
+        );
+    }
+}
+
+#[test]
+fn two_instances_share_the_partitions_and_agree_with_one() {
+    let broker = Broker::start();
+    let city = City::simulate(3000, 11);
+    let expected = city.file_mode_alerts();
+    let dir = tempfile::tempdir().unwrap();
+    let (d, topics) = deployment(&broker, dir.path(), "scale", 4);
+    city.produce(&broker, &d.config);
+    let a = d.start("a");
+    let b = d.start("b");
+    let got = wait_for_alerts(&broker, &topics, &expected, SETTLE);
+    a.stop();
+    b.stop();
+    assert_same_alerts(&expected, &got);
+    // Both took part: each wrote Parquet for the partitions it held.
+    let logs = [dir.path().join("out.a.log"), dir.path().join("out.b.log")];
+    for log in logs {
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            text.contains("partition opened"),
+            "{} held no partition: {text}",
+            log.display()
+        );
+    }
+}
+
+#[test]
+fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
+    let broker = Broker::start();
+    let city = City::simulate(20_000, 23);
+    let expected = city.file_mode_alerts();
+    let dir = tempfile::tempdir().unwrap();
+    let (d, topics) = deployment(&broker, dir.path(), "crash", 4);
+    city.produce(&broker, &d.config);
+    // Kill moments from a fixed seed: reproducible, spread over the run.
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    for round in 0..3 {
+        let instance = d.start(&format!("crash{round}"));
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let wait = 400 + (seed >> 33) % 1600;
+        std::thread::sleep(Duration::from_millis(wait));
+        instance.kill();
+    }
+    let last = d.start("last");
+    let got = wait_for_alerts(&broker, &topics, &expected, SETTLE);
+    last.stop();
+    assert_same_alerts(&expected, &got);
+    for table in ["tube_results", "person_outcomes"] {
+        let kafka = parquet_rows(&d.out, table);
+        let files = parquet_rows(&city.file_mode_out(), table);
+        assert_eq!(
+            kafka.len(),
+            files.len(),
+            "{table}: no row missing, none duplicated"
+        );
+        assert_eq!(kafka, files, "{table}");
+    }
+}
+
+#[test]
+fn poison_messages_go_to_the_dead_letters_and_the_rest_is_processed() {
+    let broker = Broker::start();
+    let city = City::simulate(1000, 5);
+    let expected = city.file_mode_alerts();
+    let dir = tempfile::tempdir().unwrap();
+    let (d, topics) = deployment(&broker, dir.path(), "poison", 2);
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", broker.addr())
+        .create()
+        .unwrap();
+    let poison: [(&str, &[u8]); 4] = [
+        (&topics.results, b"{not json"),
+        (&topics.manifests, br#"{"tube_id":"BAD 1","kind":"single"}"#),
+        (&topics.results, &[0xff, 0xfe, 0x00]),
+        (
+            &topics.receipts,
+            br#"{"tube_id":"T-X","lab_id":"L","received_at":"yesterday"}"#,
+        ),
+    ];
+    for (topic, value) in poison {
+        producer
+            .send(
+                BaseRecord::<[u8], [u8]>::to(topic)
+                    .key(b"k")
+                    .payload(value)
+                    .partition(0),
+            )
+            .unwrap();
+    }
+    producer.flush(Duration::from_secs(10)).unwrap();
+    city.produce(&broker, &d.config);
+    let instance = d.start("one");
+    let got = wait_for_alerts(&broker, &topics, &expected, SETTLE);
+    instance.stop();
+    assert_same_alerts(&expected, &got);
+    let dead = broker.read_all(&topics.dead_letters);
+    assert_eq!(dead.len(), poison.len(), "every poison message, once");
+    for (m, (topic, value)) in dead.iter().zip(poison.iter()) {
+        let _ = m;
+        let found = dead
+            .iter()
+            .find(|m| m.value == *value)
+            .unwrap_or_else(|| panic!("{topic}: {value:?} not dead-lettered"));
+        assert_eq!(
+            found.header("pooltrace-source-topic"),
+            Some(topic.as_bytes())
+        );
+        assert_eq!(found.header("pooltrace-source-partition"), Some(&b"0"[..]));
+        assert_eq!(found.key.as_deref(), Some(&b"k"[..]), "the original key");
+        let reason = String::from_utf8_lossy(found.header("pooltrace-reason").unwrap()).to_string();
+        assert!(!reason.is_empty());
+        assert!(found.header("pooltrace-source-offset").is_some());
+    }
+    let reasons: Vec<String> = dead
+        .iter()
+        .map(|m| String::from_utf8_lossy(m.header("pooltrace-reason").unwrap()).to_string())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("received_at")),
+        "the bad field is named: {reasons:?}"
+    );
+}
