@@ -73,6 +73,7 @@ fn run_kafka(
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     let mut kafka = KafkaConfig::load(file.as_deref(), std::env::vars())?;
     kafka.brokers = brokers;

@@ -153,6 +153,9 @@ pub struct Instance {
 /// Where an instance keeps its state and writes Parquet.
 pub struct Deployment<'a> {
     pub broker: &'a Broker,
+    /// Static assignment (`[kafka] static_partitions`, TOML list) for every
+    /// instance started; `None`: the consumer group shares the partitions.
+    pub static_partitions: Option<String>,
     pub config: PathBuf,
     pub group: String,
     pub checkpoints: PathBuf,
@@ -167,7 +170,11 @@ impl Deployment<'_> {
             .append(true)
             .open(&log)
             .unwrap();
-        let child = bin()
+        let mut cmd = bin();
+        if let Some(list) = &self.static_partitions {
+            cmd.env("POOLTRACE__KAFKA__STATIC_PARTITIONS", list);
+        }
+        let child = cmd
             .args(["run", "--brokers", self.broker.addr(), "--config"])
             .arg(&self.config)
             .arg("--out")
@@ -175,6 +182,9 @@ impl Deployment<'_> {
             .env("POOLTRACE__KAFKA__GROUP_ID", &self.group)
             .env("POOLTRACE__KAFKA__CHECKPOINT__STORE", &self.checkpoints)
             .env("POOLTRACE__KAFKA__CHECKPOINT__INTERVAL_MS", "300")
+            // A killed member's partitions move on after this long.
+            .env("POOLTRACE__KAFKA__SESSION_TIMEOUT_MS", "6000")
+            .env("POOLTRACE__KAFKA__HEARTBEAT_INTERVAL_MS", "500")
             .env("RUST_LOG", "pooltrace_kafka=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -194,7 +204,19 @@ impl Instance {
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-                assert!(status.success(), "instance exited with {status}: {log}");
+                let tail: String = log
+                    .lines()
+                    .rev()
+                    .take(15)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                assert!(
+                    status.success(),
+                    "instance exited with {status}; its log ends:\n{tail}"
+                );
                 return;
             }
             assert!(
@@ -202,6 +224,31 @@ impl Instance {
                 "instance did not stop within 60 s"
             );
             std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until this instance has checkpointed a partition past offset 0
+    /// (it holds partitions and has done work).
+    pub fn wait_for_progress(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let progressed = log.lines().any(|l| {
+                l.contains("checkpoint partition=")
+                    && l.split("next_offset=")
+                        .nth(1)
+                        .and_then(|r| r.split_whitespace().next())
+                        .and_then(|n| n.parse::<i64>().ok())
+                        .is_some_and(|n| n > 0)
+            });
+            if progressed {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no progress within {timeout:?}: {log}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 

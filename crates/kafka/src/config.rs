@@ -273,6 +273,17 @@ pub struct KafkaConfig {
     pub brokers: String,
     /// `group.id` of the runtime's consumers (default `pooltrace`).
     pub group_id: String,
+    /// `group.instance.id`: static group membership. An instance restarted
+    /// with the same id (e.g. a Kubernetes StatefulSet pod) takes its
+    /// partitions back at once instead of waiting for the session timeout.
+    pub group_instance_id: Option<String>,
+    /// Static assignment instead of the consumer group's: this instance
+    /// reads exactly these partitions of every topic (e.g. `[0, 1]`), with
+    /// no rebalancing; each partition must be listed by exactly one running
+    /// instance. For fixed deployments, and for brokers whose group
+    /// coordinator does not expire crashed members (the test broker).
+    /// Unset (default): partitions are shared through the group.
+    pub static_partitions: Option<Vec<u32>>,
     /// Topic names (defaults: `pooltrace.<name>.v1`).
     pub topics: TopicNames,
 
@@ -363,6 +374,8 @@ impl Default for KafkaConfig {
         KafkaConfig {
             brokers: "127.0.0.1:9092".into(),
             group_id: "pooltrace".into(),
+            group_instance_id: None,
+            static_partitions: None,
             topics: TopicNames::default(),
             client_id: None,
             security_protocol: None,
@@ -653,6 +666,7 @@ impl KafkaConfig {
     pub fn consumer_config(&self) -> ClientConfig {
         let mut c = self.common_config();
         c.set("group.id", &self.group_id);
+        opt(&mut c, "group.instance.id", &self.group_instance_id);
         c.set("enable.auto.commit", "false");
         c.set("auto.offset.reset", "earliest");
         c.set("partition.assignment.strategy", "range");

@@ -58,6 +58,9 @@ impl Ingest {
     ) -> Result<(), RuntimeError> {
         metrics::counter!("pooltrace_records_in_total", "topic" => topic.to_string()).increment(1);
         let st = self.sources.entry(source).or_default();
+        if st.next_offset.is_some_and(|n| offset < n) {
+            return Ok(()); // forwarded before (re-read from an earlier offset)
+        }
         st.next_offset = Some(offset + 1);
         st.last_seen = Some(Instant::now());
         let was_idle = std::mem::take(&mut st.idle);
@@ -108,6 +111,24 @@ impl Ingest {
             self.tick(source, partitions, out)?;
         }
         Ok(())
+    }
+
+    /// Next offset and idleness of each source read here (for logs).
+    pub fn progress(&self) -> Vec<(String, Option<i64>, bool)> {
+        self.sources
+            .iter()
+            .map(|(src, s)| (src.key(), s.next_offset, s.idle))
+            .collect()
+    }
+
+    /// Records before `offset` were forwarded already (the committed offset).
+    pub fn resume_at(&mut self, source: Source, offset: i64) {
+        self.sources.entry(source).or_default().next_offset = Some(offset);
+    }
+
+    /// The next offset expected from a source, when known.
+    pub fn expected(&self, source: Source) -> Option<i64> {
+        self.sources.get(&source).and_then(|s| s.next_offset)
     }
 
     /// The partition was assigned to this instance.

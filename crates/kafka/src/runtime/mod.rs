@@ -96,6 +96,9 @@ struct State {
     inputs: BTreeSet<Source>,
     fatal: Option<RuntimeError>,
     report: RunReport,
+    /// Partitions re-read from their beginning because the broker resumed
+    /// them past the offset asked for (see [`gap`]).
+    rewound: BTreeSet<(String, i32)>,
 }
 
 struct Ctx {
@@ -137,33 +140,97 @@ impl ConsumerContext for Ctx {
         }
     }
 
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(tpl) = rebalance {
             let mut st = lock(&self.state);
-            let st = &mut *st;
-            for e in tpl.elements() {
-                if e.topic() == st.out.topics.internal {
-                    let p = e.partition() as u32;
-                    match PartitionTask::open(p, &st.settings, &st.store) {
-                        Ok(t) => {
-                            st.tasks.insert(p, t);
-                        }
-                        Err(err) => {
-                            st.fatal.get_or_insert(err);
-                        }
-                    }
-                } else if let Some(kind) = kind_of_topic(&st.out.topics, e.topic()) {
-                    let src = Source {
-                        kind,
-                        partition: e.partition(),
-                    };
-                    st.inputs.insert(src);
-                    st.ingest.assigned(src);
-                }
+            let taken: Vec<(String, i32)> = tpl
+                .elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), e.partition()))
+                .collect();
+            if let Err(err) = take(&mut st, &taken) {
+                st.fatal.get_or_insert(err);
             }
+            let committed = consumer
+                .committed_offsets((*tpl).clone(), Duration::from_secs(10))
+                .ok();
+            expect_committed(&mut st, committed.as_ref());
             tracing::info!(partitions = tpl.count(), "partitions assigned");
         }
     }
+}
+
+/// Where the ingest of each input partition resumes: the group's
+/// committed offset (records before it were forwarded already).
+fn expect_committed(st: &mut State, committed: Option<&TopicPartitionList>) {
+    let Some(committed) = committed else { return };
+    for e in committed.elements() {
+        let Some(kind) = kind_of_topic(&st.out.topics, e.topic()) else {
+            continue;
+        };
+        if let Offset::Offset(n) = e.offset() {
+            if n >= 0 {
+                st.ingest.resume_at(
+                    Source {
+                        kind,
+                        partition: e.partition(),
+                    },
+                    n,
+                );
+            }
+        }
+    }
+}
+
+/// The broker delivered a partition's records from `got` although `want`
+/// was asked for (the test broker does this when a resume offset falls
+/// inside a record batch): re-read that partition from its beginning,
+/// since records before `want` are skipped anyway. If it happens again
+/// after re-reading, records are gone from the broker: stop loudly
+/// rather than lose them silently.
+fn gap(
+    st: &mut State,
+    consumer: &BaseConsumer<Ctx>,
+    topic: &str,
+    partition: i32,
+    want: i64,
+    got: i64,
+) -> Result<(), RuntimeError> {
+    if !st.rewound.insert((topic.to_string(), partition)) {
+        return Err(RuntimeError::Kafka(format!(
+            "{topic}/{partition}: records {want}..{got} are missing on the broker even from the beginning (deleted by retention?); they cannot be processed"
+        )));
+    }
+    tracing::warn!(
+        topic,
+        partition,
+        want,
+        got,
+        "broker resumed past the asked offset: re-reading the partition from its beginning"
+    );
+    consumer
+        .seek(topic, partition, Offset::Beginning, Duration::from_secs(10))
+        .map_err(|e| RuntimeError::Kafka(format!("seek {topic}/{partition}: {e}")))
+}
+
+/// Takes over partitions: restores internal partitions' tasks from their
+/// checkpoints and starts reading input partitions.
+fn take(st: &mut State, partitions: &[(String, i32)]) -> Result<(), RuntimeError> {
+    for (topic, partition) in partitions {
+        if *topic == st.out.topics.internal {
+            let p = *partition as u32;
+            let task = PartitionTask::open(p, &st.settings, &st.store)?;
+            st.tasks.insert(p, task);
+        } else if let Some(kind) = kind_of_topic(&st.out.topics, topic) {
+            let src = Source {
+                kind,
+                partition: *partition,
+            };
+            st.inputs.insert(src);
+            st.ingest.assigned(src);
+        }
+    }
+    Ok(())
 }
 
 /// Flushes the producer, checkpoints the partitions (all, or those in
@@ -198,11 +265,15 @@ fn checkpoint(
         }
     }
     if tpl.count() > 0 {
-        consumer
-            .commit(&tpl, CommitMode::Sync)
-            .map_err(|e| RuntimeError::Kafka(format!("commit offsets: {e}")))?;
+        // The checkpoints are the truth; committed offsets only spare
+        // re-reading (records before a checkpoint's offsets are skipped).
+        // A commit refused during a rebalance is therefore harmless.
+        if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
+            tracing::warn!(error = %e, "offsets not committed (they will be next time)");
+        }
     }
     st.report.checkpoints += 1;
+    tracing::debug!(sources = ?st.ingest.progress(), "ingest");
     Ok(())
 }
 
@@ -253,6 +324,7 @@ pub fn run(opts: RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, Runtime
         ingest: Ingest::default(),
         inputs: BTreeSet::new(),
         fatal: None,
+        rewound: BTreeSet::new(),
         report: RunReport {
             partitions,
             ..RunReport::default()
@@ -271,9 +343,12 @@ pub fn run(opts: RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, Runtime
         topics.receipts.as_str(),
         topics.internal.as_str(),
     ];
-    consumer
-        .subscribe(&subscribed)
-        .map_err(|e| RuntimeError::Kafka(format!("subscribe: {e}")))?;
+    match &k.static_partitions {
+        None => consumer
+            .subscribe(&subscribed)
+            .map_err(|e| RuntimeError::Kafka(format!("subscribe: {e}")))?,
+        Some(list) => assign_static(&state, &consumer, &subscribed, list, partitions)?,
+    }
     tracing::info!(partitions, group = %k.group_id, "running");
     let interval = Duration::from_millis(k.checkpoint.interval_ms.max(100));
     let mut last_checkpoint = Instant::now();
@@ -290,7 +365,11 @@ pub fn run(opts: RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, Runtime
                 None => {}
                 Some(Ok(msg)) => {
                     st.report.records_in += 1;
-                    on_message(&mut st, &msg)?;
+                    if let Some((want, got)) = resumed_past(&st, &msg) {
+                        gap(&mut st, &consumer, msg.topic(), msg.partition(), want, got)?;
+                    } else {
+                        on_message(&mut st, &msg)?;
+                    }
                 }
                 Some(Err(e)) => tracing::warn!(error = %e, "consumer"),
             }
@@ -320,6 +399,74 @@ pub fn run(opts: RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, Runtime
     Ok(std::mem::take(&mut st.report))
 }
 
+/// Static assignment: this instance reads the given partitions of every
+/// topic without group rebalancing: internal partitions from their
+/// checkpoints' offsets, input partitions from the group's committed
+/// offsets (or their beginning; duplicates are dropped downstream).
+fn assign_static(
+    state: &Mutex<State>,
+    consumer: &BaseConsumer<Ctx>,
+    topics: &[&str],
+    list: &[u32],
+    partitions: u32,
+) -> Result<(), RuntimeError> {
+    let mut st = lock(state);
+    let wanted: Vec<(String, i32)> = topics
+        .iter()
+        .flat_map(|t| list.iter().map(move |p| (t.to_string(), *p as i32)))
+        .collect();
+    if let Some(bad) = list.iter().find(|p| **p >= partitions) {
+        return Err(RuntimeError::Config(format!(
+            "static_partitions names partition {bad}, but the topics have {partitions}"
+        )));
+    }
+    take(&mut st, &wanted)?;
+    let mut committed_query = TopicPartitionList::new();
+    for (t, p) in &wanted {
+        committed_query.add_partition(t, *p);
+    }
+    let committed = consumer
+        .committed_offsets(committed_query, Duration::from_secs(10))
+        .ok();
+    expect_committed(&mut st, committed.as_ref());
+    let mut tpl = TopicPartitionList::new();
+    for (t, p) in &wanted {
+        let offset = if *t == st.out.topics.internal {
+            Offset::Offset(st.tasks[&(*p as u32)].next_offset())
+        } else {
+            committed
+                .as_ref()
+                .and_then(|c| c.find_partition(t, *p))
+                .map(|e| e.offset())
+                .filter(|o| matches!(o, Offset::Offset(n) if *n >= 0))
+                .unwrap_or(Offset::Beginning)
+        };
+        tpl.add_partition_offset(t, *p, offset)
+            .map_err(|e| RuntimeError::Kafka(e.to_string()))?;
+    }
+    consumer
+        .assign(&tpl)
+        .map_err(|e| RuntimeError::Kafka(format!("assign: {e}")))?;
+    tracing::info!(partitions = ?list, "partitions assigned (static)");
+    Ok(())
+}
+
+/// `Some((wanted, got))` when this record lies past the next offset its
+/// partition expects (records in between were not delivered).
+fn resumed_past(st: &State, msg: &rdkafka::message::BorrowedMessage<'_>) -> Option<(i64, i64)> {
+    let topic = msg.topic();
+    let want = if topic == st.out.topics.internal {
+        Some(st.tasks.get(&(msg.partition() as u32))?.next_offset())
+    } else {
+        let kind = kind_of_topic(&st.out.topics, topic)?;
+        st.ingest.expected(Source {
+            kind,
+            partition: msg.partition(),
+        })
+    }?;
+    (msg.offset() > want).then_some((want, msg.offset()))
+}
+
 fn on_message(
     st: &mut State,
     msg: &rdkafka::message::BorrowedMessage<'_>,
@@ -336,15 +483,18 @@ fn on_message(
         } = st;
         match tasks.get_mut(&p) {
             Some(task) => task.process(msg.offset(), value, settings, out),
-            None => Err(RuntimeError::Kafka(format!(
-                "a record of internal partition {p}, which this instance does not hold"
-            ))),
+            // Fetched before a rebalance took the partition away: its new
+            // owner reads it from the committed offset.
+            None => Ok(()),
         }
     } else if let Some(kind) = kind_of_topic(&st.out.topics, topic) {
         let source = Source {
             kind,
             partition: msg.partition(),
         };
+        if !st.inputs.contains(&source) {
+            return Ok(()); // fetched before a rebalance took it away
+        }
         let State {
             ingest,
             settings,

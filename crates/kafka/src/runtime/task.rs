@@ -179,6 +179,7 @@ impl PartitionTask {
         if offset < self.meta.next_offset {
             return Ok(()); // already in the checkpoint
         }
+
         self.meta.next_offset = offset + 1;
         self.result_ts = None;
         match envelope::decode(value) {
