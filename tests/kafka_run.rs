@@ -48,10 +48,35 @@ fn a_city_through_kafka_gives_the_file_runs_alerts() {
     let dir = tempfile::tempdir().unwrap();
     let (d, topics) = deployment(&broker, dir.path(), "e2e", 4);
     city.produce(&broker, &d.config);
-    let instance = d.start("one");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let instance = d.start_with(
+        "one",
+        &[(
+            "POOLTRACE__KAFKA__METRICS_LISTEN",
+            &format!("127.0.0.1:{port}"),
+        )],
+    );
     let got = wait_for_alerts(&broker, &topics, &expected, SETTLE);
+    let metrics = scrape(port);
     instance.stop();
     assert_same_alerts(&expected, &got);
+    // The Prometheus endpoint counts what happened.
+    let records: f64 = metric_sum(&metrics, "pooltrace_records_in_total");
+    assert!(records >= 6000.0, "records in: {records}\n{metrics}");
+    let alerts: f64 = metric_sum(&metrics, "pooltrace_alerts_total");
+    assert!(alerts >= expected.len() as f64, "alerts: {alerts}");
+    for name in [
+        "pooltrace_checkpoint_seconds",
+        "pooltrace_state_tubes",
+        "pooltrace_result_to_alert_seconds",
+        "pooltrace_consumer_lag",
+    ] {
+        assert!(metrics.contains(name), "{name} missing:\n{metrics}");
+    }
     // The analysts' rows are the file run's rows.
     for table in ["tube_results", "person_outcomes"] {
         assert_eq!(
@@ -60,6 +85,27 @@ fn a_city_through_kafka_gives_the_file_runs_alerts() {
             "{table}"
         );
     }
+}
+
+/// GET /metrics from 127.0.0.1:port.
+fn scrape(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics endpoint");
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    body
+}
+
+/// The sum of every sample of a metric (all label sets).
+fn metric_sum(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter(|l| l[name.len()..].starts_with(['{', ' ']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 #[test]

@@ -164,6 +164,11 @@ pub struct Deployment<'a> {
 
 impl Deployment<'_> {
     pub fn start(&self, name: &str) -> Instance {
+        self.start_with(name, &[])
+    }
+
+    /// Starts an instance with extra environment variables.
+    pub fn start_with(&self, name: &str, env: &[(&str, &str)]) -> Instance {
         let log = self.out.with_extension(format!("{name}.log"));
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -174,6 +179,7 @@ impl Deployment<'_> {
         if let Some(list) = &self.static_partitions {
             cmd.env("POOLTRACE__KAFKA__STATIC_PARTITIONS", list);
         }
+        cmd.envs(env.iter().copied());
         let child = cmd
             .args(["run", "--brokers", self.broker.addr(), "--config"])
             .arg(&self.config)
