@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+use pooltrace_pipeline::{parse_env_value, set_path};
 use rdkafka::ClientConfig;
 use serde::{Deserialize, Deserializer};
 
@@ -536,7 +537,7 @@ impl KafkaConfig {
                 continue;
             };
             let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
-            set_path(&mut table, &path, env_value(&value));
+            set_path(&mut table, &path, parse_env_value(&value));
             overridden.push(name);
         }
         if !overridden.is_empty() {
@@ -694,34 +695,6 @@ impl KafkaConfig {
         let c = self.common_config();
         self.with_extra(c)
     }
-}
-
-/// An environment value as a TOML literal (`90`, `true`), else as a string.
-fn env_value(v: &str) -> toml::Value {
-    toml::from_str::<toml::Table>(&format!("v = {v}"))
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(v.to_string()))
-}
-
-fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
-    let Some((last, parents)) = path.split_last() else {
-        return;
-    };
-    let mut t = table;
-    for p in parents {
-        let entry = t
-            .entry(p.clone())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        if !entry.is_table() {
-            *entry = toml::Value::Table(toml::Table::new());
-        }
-        let toml::Value::Table(next) = entry else {
-            return;
-        };
-        t = next;
-    }
-    t.insert(last.clone(), value);
 }
 
 #[cfg(test)]

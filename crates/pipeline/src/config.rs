@@ -172,14 +172,16 @@ fn load_designs(
 }
 
 /// An environment value as TOML (`90`, `true`, `1.5`), else as a string.
-fn parse_env_value(v: &str) -> toml::Value {
+pub fn parse_env_value(v: &str) -> toml::Value {
     toml::from_str::<toml::Table>(&format!("v = {v}"))
         .ok()
         .and_then(|mut t| t.remove("v"))
         .unwrap_or_else(|| toml::Value::String(v.to_string()))
 }
 
-fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
+/// Sets `value` at the dotted `path` in `table`, creating tables on the way
+/// (how `POOLTRACE__A__B=v` overrides `a.b`).
+pub fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
     let Some((last, parents)) = path.split_last() else {
         return;
     };

@@ -16,7 +16,7 @@ mod run;
 pub mod sink;
 pub mod source;
 
-pub use config::{Config, ConfigError, InputConfig, PrivacyConfig};
+pub use config::{parse_env_value, set_path, Config, ConfigError, InputConfig, PrivacyConfig};
 pub use pipeline::Pipeline;
 pub use report::RunReport;
 pub use run::{prepare_out_dir, run_files, Inputs, RunError};

@@ -183,16 +183,7 @@ impl PartitionTask {
         self.meta.next_offset = offset + 1;
         self.result_ts = None;
         match envelope::decode(value) {
-            Err(e) => out.dead_letter(
-                DeadOrigin {
-                    topic: &out.topics.internal,
-                    partition: self.partition as i32,
-                    offset,
-                },
-                None,
-                value,
-                &e.to_string(),
-            )?,
+            Err(e) => out.dead_letter(self.origin(out, offset), None, value, &e.to_string())?,
             Ok(Envelope::Input {
                 source,
                 offset: source_offset,
@@ -235,11 +226,7 @@ impl PartitionTask {
                 match decode_msg(body) {
                     Ok(msg) => self.engine.deliver(msg, &mut self.effects),
                     Err(e) => out.dead_letter(
-                        DeadOrigin {
-                            topic: &out.topics.internal,
-                            partition: self.partition as i32,
-                            offset,
-                        },
+                        self.origin(out, offset),
                         None,
                         body,
                         &format!("message from partition {from}: {e}"),
@@ -262,6 +249,15 @@ impl PartitionTask {
             }
         }
         self.emit(out)
+    }
+
+    /// A record of this partition of the internal topic, as a dead letter's origin.
+    fn origin<'o>(&self, out: &'o Outputs, offset: i64) -> DeadOrigin<'o> {
+        DeadOrigin {
+            topic: &out.topics.internal,
+            partition: self.partition as i32,
+            offset,
+        }
     }
 
     /// Processes the waiting records with event time up to `upto`, in order.
