@@ -75,6 +75,15 @@ impl TopicNames {
         }
     }
 
+    /// The input topic carrying records of `kind`.
+    pub fn input(&self, kind: pooltrace_model::RecordKind) -> &str {
+        match kind {
+            pooltrace_model::RecordKind::Manifest => &self.manifests,
+            pooltrace_model::RecordKind::Result => &self.results,
+            pooltrace_model::RecordKind::Receipt => &self.receipts,
+        }
+    }
+
     /// The three input topics: manifests, results, receipts.
     pub fn inputs(&self) -> [&str; 3] {
         [&self.manifests, &self.results, &self.receipts]

@@ -254,11 +254,7 @@ fn checkpoint(
             .map_err(|e| RuntimeError::Kafka(e.to_string()))?;
     }
     for (src, s) in &st.ingest.sources {
-        let topic = match src.kind {
-            pooltrace_model::RecordKind::Manifest => &st.out.topics.manifests,
-            pooltrace_model::RecordKind::Result => &st.out.topics.results,
-            pooltrace_model::RecordKind::Receipt => &st.out.topics.receipts,
-        };
+        let topic = st.out.topics.input(src.kind);
         if let (Some(next), true) = (s.next_offset, wanted(topic, src.partition)) {
             tpl.add_partition_offset(topic, src.partition, Offset::Offset(next))
                 .map_err(|e| RuntimeError::Kafka(e.to_string()))?;
@@ -379,7 +375,7 @@ pub fn run(opts: RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, Runtime
             }
             if last_checkpoint.elapsed() >= interval {
                 checkpoint(&mut st, &consumer, None)?;
-                record_lag(&st, &consumer);
+                record_lag(&consumer);
                 last_checkpoint = Instant::now();
             }
         }
@@ -540,7 +536,7 @@ fn check_idle(st: &mut State, idle_after: Duration) -> Result<(), RuntimeError> 
     Ok(())
 }
 
-fn record_lag(st: &State, consumer: &BaseConsumer<Ctx>) {
+fn record_lag(consumer: &BaseConsumer<Ctx>) {
     let Ok(position) = consumer.position() else {
         return;
     };
@@ -555,5 +551,4 @@ fn record_lag(st: &State, consumer: &BaseConsumer<Ctx>) {
                 .set((high - pos).max(0) as f64);
         }
     }
-    let _ = st;
 }

@@ -13,7 +13,6 @@
 //! checkpoint are deleted on restore).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use pooltrace_engine::{
@@ -287,11 +286,7 @@ impl PartitionTask {
         s: &TaskSettings,
         out: &Outputs,
     ) -> Result<(), RuntimeError> {
-        let topic = match source.kind {
-            RecordKind::Manifest => &out.topics.manifests,
-            RecordKind::Result => &out.topics.results,
-            RecordKind::Receipt => &out.topics.receipts,
-        };
+        let topic = out.topics.input(source.kind);
         let origin = DeadOrigin {
             topic,
             partition: source.partition,
@@ -325,7 +320,7 @@ impl PartitionTask {
             };
             out.internal(to, &[], &env.encode())?;
         }
-        let now_ms = chrono_now_ms();
+        let now_ms = now_ms();
         for effect in self.effects.drain(..) {
             match effect {
                 Effect::Alert(a) => {
@@ -395,7 +390,7 @@ fn kind_named(name: &str) -> Option<RecordKind> {
     .find(|k| envelope::kind_name(*k) == name)
 }
 
-fn chrono_now_ms() -> i64 {
+fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -434,6 +429,3 @@ fn remove_files_after(out: &Path, partition: u32, from: i64) -> Result<(), Runti
     }
     Ok(())
 }
-
-/// Shared between the consumer loop and the rebalance callback.
-pub type SharedOutputs = Arc<Outputs>;
