@@ -197,6 +197,9 @@ fn main() {
         .set("bootstrap.servers", &broker)
         .set("group.id", format!("{prefix}-bare"))
         .set("enable.auto.commit", "false")
+        // As `pooltrace run` (its default `fetch_wait_max_ms`): the same
+        // broker behaviour for both.
+        .set("fetch.wait.max.ms", "20")
         .create()
         .unwrap();
     let mut tpl = TopicPartitionList::new();

@@ -205,8 +205,14 @@ fn poison_messages_go_to_the_dead_letters_and_the_rest_is_processed() {
         .set("bootstrap.servers", broker.addr())
         .create()
         .unwrap();
-    let poison: [(&str, &[u8]); 4] = [
+    let poison: [(&str, &[u8]); 5] = [
         (&topics.results, b"{not json"),
+        // Routable (tube id and event time read), rejected by the task's
+        // full validation: the same origin and original key.
+        (
+            &topics.results,
+            br#"{"tube_id":"T-CT","lab_id":"L","reported_at":"2000-01-01T00:00:00Z","ct":{"N":99}}"#,
+        ),
         (&topics.manifests, br#"{"tube_id":"BAD 1","kind":"single"}"#),
         (&topics.results, &[0xff, 0xfe, 0x00]),
         (
@@ -255,5 +261,11 @@ fn poison_messages_go_to_the_dead_letters_and_the_rest_is_processed() {
     assert!(
         reasons.iter().any(|r| r.contains("received_at")),
         "the bad field is named: {reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("ct.N") && r.contains("99")),
+        "the bad Ct is named: {reasons:?}"
     );
 }

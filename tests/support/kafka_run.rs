@@ -188,6 +188,9 @@ impl Deployment<'_> {
             .env("POOLTRACE__KAFKA__GROUP_ID", &self.group)
             .env("POOLTRACE__KAFKA__CHECKPOINT__STORE", &self.checkpoints)
             .env("POOLTRACE__KAFKA__CHECKPOINT__INTERVAL_MS", "300")
+            // Checkpoint that often however long they take: the tests
+            // crash instances between checkpoints, not pace them.
+            .env("POOLTRACE__KAFKA__CHECKPOINT__MAX_SHARE_PERCENT", "100")
             // A killed member's partitions move on after this long.
             .env("POOLTRACE__KAFKA__SESSION_TIMEOUT_MS", "6000")
             .env("POOLTRACE__KAFKA__HEARTBEAT_INTERVAL_MS", "500")

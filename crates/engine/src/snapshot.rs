@@ -7,7 +7,10 @@
 //! read back. A [`HouseholdKey`](crate::msg::HouseholdKey) (`u128`) is a
 //! 16-byte MessagePack `bin` and reads back exactly.
 //!
-//! A snapshot is the version line `pooltrace-engine-snapshot/1\n`, then one
+//! Timestamps are (milliseconds, UTC offset in seconds) pairs here, not
+//! RFC 3339 text (see [`pooltrace_model::Timestamp`]'s serde impls).
+//!
+//! A snapshot is the version line `pooltrace-engine-snapshot/2\n`, then one
 //! part per piece of state, in a fixed order: a one-byte name length, the
 //! name, the payload length (`u64`, little-endian) and the payload (one
 //! MessagePack value). The parts are `tubes`, `people`, `pools`,
@@ -30,13 +33,13 @@ use crate::msg::Msg;
 use crate::Engine;
 
 /// The snapshot format this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 1;
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 /// What every snapshot starts with, before its version and a newline.
 const MAGIC: &[u8] = b"pooltrace-engine-snapshot/";
 
 /// The first byte of every encoded message: the message format version.
-pub const MSG_FORMAT: u8 = 1;
+pub const MSG_FORMAT: u8 = 2;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -13,7 +13,7 @@ use common::{inconclusive, invalid, neg, pos, rec, rid};
 use pooltrace_engine::msg::{BatchPool, Contact, ExposureSource, Msg, Observation, RetestStatus};
 use pooltrace_engine::{
     decode_msg, encode_msg, Effect, Engine, EngineConfig, Partition, SnapshotError, Summary,
-    MSG_FORMAT,
+    MSG_FORMAT, SNAPSHOT_VERSION,
 };
 use pooltrace_model::{
     AlertKind, Ct, DecodedEvidence, Interpretation, Manifest, Record, RecordKind, Region,
@@ -586,7 +586,8 @@ fn a_restored_engine_snapshots_to_an_equivalent_state() {
 fn an_empty_engine_round_trips() {
     let e = Engine::new(EngineConfig::default());
     let bytes = e.snapshot().unwrap();
-    assert!(bytes.starts_with(b"pooltrace-engine-snapshot/1\n"));
+    let line = format!("pooltrace-engine-snapshot/{SNAPSHOT_VERSION}\n");
+    assert!(bytes.starts_with(line.as_bytes()));
     let mut f = Engine::new(EngineConfig::default());
     f.restore(&bytes).unwrap();
     assert_eq!(f.summary(), e.summary());
@@ -601,16 +602,20 @@ fn snapshots_of_another_version_or_damaged_are_refused() {
     let good = b.snapshot().unwrap();
     let fresh = Engine::new(EngineConfig::default()).summary();
 
-    let mut wrong = b"pooltrace-engine-snapshot/2\n".to_vec();
-    wrong.extend_from_slice(&good[b"pooltrace-engine-snapshot/1\n".len()..]);
+    let next = SNAPSHOT_VERSION + 1;
+    let mut wrong = format!("pooltrace-engine-snapshot/{next}\n").into_bytes();
+    let line = format!("pooltrace-engine-snapshot/{SNAPSHOT_VERSION}\n");
+    wrong.extend_from_slice(&good[line.len()..]);
     let mut e = Engine::new(EngineConfig::default());
     let err = e.restore(&wrong).unwrap_err();
     assert!(
-        matches!(&err, SnapshotError::Version { found, supported: 1 } if found == "2"),
+        matches!(&err, SnapshotError::Version { found, supported } if *found == next.to_string() && *supported == SNAPSHOT_VERSION),
         "{err:?}"
     );
     assert!(
-        err.to_string().contains("version `2` is not supported"),
+        err.to_string().contains(&format!(
+            "version `{next}` is not supported: this build reads version {SNAPSHOT_VERSION} only"
+        )),
         "{err}"
     );
     assert_eq!(e.summary(), fresh, "a refused snapshot changes nothing");

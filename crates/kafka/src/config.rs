@@ -19,6 +19,7 @@
 //! [kafka.checkpoint]
 //! store = "s3://bucket/pooltrace"
 //! interval_ms = 5000
+//! max_share_percent = 10
 //!
 //! [kafka.extra]
 //! "socket.keepalive.enable" = "true"
@@ -261,6 +262,14 @@ pub struct CheckpointConfig {
     pub store: String,
     /// Milliseconds of wall-clock time between checkpoints (default 5000).
     pub interval_ms: u64,
+    /// The greatest share of the runtime's time, in percent, that
+    /// checkpoints may take (default 10). A checkpoint snapshots whole
+    /// partition states, so it takes longer as the state grows through a
+    /// day; after one that took `d`, the next waits at least
+    /// `d * (100 - p) / p` (and at least `interval_ms`). 100 turns the
+    /// pacing off. A longer pause means more to re-process after a crash,
+    /// never anything lost.
+    pub max_share_percent: u8,
 }
 
 impl Default for CheckpointConfig {
@@ -268,6 +277,7 @@ impl Default for CheckpointConfig {
         CheckpointConfig {
             store: "pooltrace-checkpoints".into(),
             interval_ms: 5000,
+            max_share_percent: 10,
         }
     }
 }
@@ -352,8 +362,14 @@ pub struct KafkaConfig {
     pub fetch_max_bytes: Option<u64>,
     /// `max.partition.fetch.bytes`: most bytes per partition in one fetch.
     pub max_partition_fetch_bytes: Option<u64>,
-    /// `fetch.wait.max.ms`: how long the broker may wait to fill a fetch.
-    pub fetch_wait_max_ms: Option<u64>,
+    /// `fetch.wait.max.ms`: how long the broker may wait to fill a fetch
+    /// (default 20, not librdkafka's 500). Every message between
+    /// partitions takes a trip through the internal topic, and a broker that
+    /// holds a fetch the full time even when records arrive (tansu does)
+    /// would add that much latency to each trip. Against Apache Kafka, which
+    /// answers as soon as there is data, a low value only means more idle
+    /// fetch requests.
+    pub fetch_wait_max_ms: u64,
     /// `queued.max.messages.kbytes`: most kilobytes a consumer prefetches.
     pub queued_max_messages_kbytes: Option<u64>,
 
@@ -410,7 +426,7 @@ impl Default for KafkaConfig {
             max_poll_interval_ms: None,
             fetch_max_bytes: None,
             max_partition_fetch_bytes: None,
-            fetch_wait_max_ms: None,
+            fetch_wait_max_ms: 20,
             queued_max_messages_kbytes: None,
             socket_timeout_ms: None,
             statistics_interval_ms: None,
@@ -591,6 +607,12 @@ impl KafkaConfig {
         if self.checkpoint.interval_ms == 0 {
             return Err("kafka.checkpoint.interval_ms must be at least 1".into());
         }
+        if !(1..=100).contains(&self.checkpoint.max_share_percent) {
+            return Err(format!(
+                "kafka.checkpoint.max_share_percent is {}: it must be 1 to 100",
+                self.checkpoint.max_share_percent
+            ));
+        }
         Ok(())
     }
 
@@ -690,7 +712,7 @@ impl KafkaConfig {
             "max.partition.fetch.bytes",
             &self.max_partition_fetch_bytes,
         );
-        opt(&mut c, "fetch.wait.max.ms", &self.fetch_wait_max_ms);
+        c.set("fetch.wait.max.ms", self.fetch_wait_max_ms.to_string());
         opt(
             &mut c,
             "queued.max.messages.kbytes",
@@ -725,6 +747,8 @@ mod tests {
         assert_eq!(c.topics.internal, "pooltrace.internal.v1");
         assert_eq!(c.checkpoint.store, "pooltrace-checkpoints");
         assert_eq!(c.checkpoint.interval_ms, 5000);
+        assert_eq!(c.checkpoint.max_share_percent, 10);
+        assert_eq!(c.consumer_config().get("fetch.wait.max.ms"), Some("20"));
         assert_eq!(c.metrics_listen, None);
         let p = c.producer_config();
         assert_eq!(p.get("bootstrap.servers"), Some("127.0.0.1:9092"));
@@ -834,6 +858,14 @@ interval_ms = 1000
         assert!(e.contains("lz5"), "{e}");
         let e = from_toml("linger_ms = \"soon\"").unwrap_err();
         assert!(e.contains("linger_ms") || e.contains("soon"), "{e}");
+        for bad in [0, 101] {
+            let c = from_toml(&format!("[checkpoint]\nmax_share_percent = {bad}")).unwrap();
+            let e = c.validate().unwrap_err();
+            assert!(
+                e.contains(&format!("max_share_percent is {bad}: it must be 1 to 100")),
+                "{e}"
+            );
+        }
     }
 
     #[test]

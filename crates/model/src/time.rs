@@ -101,22 +101,61 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// RFC 3339 text in human-readable formats (JSON: the wire contract); in
+/// binary formats (the engine's MessagePack snapshots and messages) the
+/// pair (milliseconds since the epoch, UTC offset in seconds), which is
+/// exact and several times cheaper to write and read.
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            (self.millis, self.offset_secs).serialize(s)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Timestamp::parse(&s).map_err(|why| serde::de::Error::custom(format!("`{s}`: {why}")))
+        if d.is_human_readable() {
+            let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+            Timestamp::parse(&s).map_err(|why| serde::de::Error::custom(format!("`{s}`: {why}")))
+        } else {
+            let (millis, offset_secs) = <(EventTime, i32)>::deserialize(d)?;
+            if FixedOffset::east_opt(offset_secs).is_none() {
+                return Err(serde::de::Error::custom(format!(
+                    "UTC offset of {offset_secs} s is out of range"
+                )));
+            }
+            Ok(Timestamp::from_millis(millis, offset_secs))
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binary_formats_round_trip_instant_and_offset() {
+        for text in [
+            "2022-05-10T09:00:00.123+08:00",
+            "1969-12-31T23:59:59.999-05:30",
+            "2022-05-10T01:00:00Z",
+        ] {
+            let t = Timestamp::parse(text).unwrap();
+            let bytes = rmp_serde::to_vec_named(&t).unwrap();
+            assert!(bytes.len() < 16, "{text}: {} bytes", bytes.len());
+            let back: Timestamp = rmp_serde::from_slice(&bytes).unwrap();
+            assert_eq!(back, t);
+            assert_eq!(back.to_string(), t.to_string());
+            // JSON (the wire contract) stays RFC 3339.
+            assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{t}\""));
+        }
+        let bad = rmp_serde::to_vec(&(0i64, 90_000i32)).unwrap();
+        let err = rmp_serde::from_slice::<Timestamp>(&bad).unwrap_err();
+        assert!(err.to_string().contains("90000 s is out of range"), "{err}");
+    }
 
     #[test]
     fn keeps_offset_and_instant() {

@@ -55,7 +55,10 @@ pub struct PendingInput {
     pub partition: i32,
     pub offset: i64,
     pub kafka_ts: Option<i64>,
-    /// The record as published (valid UTF-8: the ingest checked it).
+    /// The key it was published with (absent: none, or empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Vec<u8>>,
+    /// The record as published (valid UTF-8: the ingest parsed it as JSON).
     pub value: String,
 }
 

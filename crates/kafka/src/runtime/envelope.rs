@@ -10,10 +10,13 @@
 //! | 1   | input | source kind u8, source partition i32, source offset i64, Kafka timestamp i64 (`i64::MIN`: none), event time i64 (millis), then the original value bytes |
 //! | 2   | msg   | sender partition u32, sender sequence u64, then the engine's encoded message ([`pooltrace_engine::encode_msg`]) |
 //! | 3   | tick  | source kind u8, source partition i32, greatest event time i64 (`i64::MIN`: none yet), its UTC offset i32, idle u8 |
+//! | 4   | msgs  | sender partition u32, count u32, then per message its sender sequence u64, its length u32 and its encoded bytes |
 //!
 //! An input is an input record forwarded by the ingest stage from the input
 //! topic it was published to (re-keyed by tube id). A msg is a message
-//! between keyed operators on different partitions. A tick tells every
+//! between keyed operators on different partitions; msgs is several of
+//! them from one sender to one partition in one record (what the runtime
+//! writes: far fewer records than one per message). A tick tells every
 //! partition how far in event time a source (one input topic partition) has
 //! got, for the watermark.
 
@@ -48,6 +51,11 @@ pub enum Envelope<'a> {
         from: u32,
         seq: u64,
         body: &'a [u8],
+    },
+    /// Messages from one sender, each with its sequence number, in order.
+    Msgs {
+        from: u32,
+        msgs: Vec<(u64, &'a [u8])>,
     },
     Tick {
         source: Source,
@@ -114,6 +122,17 @@ impl Envelope<'_> {
                 b.extend_from_slice(&seq.to_le_bytes());
                 b.extend_from_slice(body);
             }
+            Envelope::Msgs { from, msgs } => {
+                b.reserve(9 + msgs.iter().map(|(_, m)| 12 + m.len()).sum::<usize>());
+                b.push(4);
+                b.extend_from_slice(&from.to_le_bytes());
+                b.extend_from_slice(&(msgs.len() as u32).to_le_bytes());
+                for (seq, m) in msgs {
+                    b.extend_from_slice(&seq.to_le_bytes());
+                    b.extend_from_slice(&(m.len() as u32).to_le_bytes());
+                    b.extend_from_slice(m);
+                }
+            }
             Envelope::Tick {
                 source,
                 max_event_time,
@@ -172,6 +191,29 @@ pub fn decode(b: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
                 idle,
             })
         }
+        Some(4) => {
+            let from = u32::from_le_bytes(take(b, 1)?);
+            let count = u32::from_le_bytes(take(b, 5)?) as usize;
+            // Each message takes at least 12 bytes (sequence and length): a
+            // count the record cannot hold is refused before allocating.
+            if count > (b.len() - 9) / 12 {
+                return Err(EnvelopeError("truncated"));
+            }
+            let mut msgs = Vec::with_capacity(count);
+            let mut at = 9;
+            for _ in 0..count {
+                let seq = u64::from_le_bytes(take(b, at)?);
+                let len = u32::from_le_bytes(take(b, at + 8)?) as usize;
+                at += 12;
+                let body = b.get(at..at + len).ok_or(EnvelopeError("truncated"))?;
+                msgs.push((seq, body));
+                at += len;
+            }
+            if at != b.len() {
+                return Err(EnvelopeError("bytes after the last message"));
+            }
+            Ok(Envelope::Msgs { from, msgs })
+        }
         _ => Err(EnvelopeError("unknown record tag")),
     }
 }
@@ -216,6 +258,14 @@ mod tests {
                 max_event_time: None,
                 idle: false,
             },
+            Envelope::Msgs {
+                from: 1,
+                msgs: vec![(7, b"\x81\xa1a\x01"), (9, b""), (12, b"xyz")],
+            },
+            Envelope::Msgs {
+                from: 0,
+                msgs: vec![],
+            },
         ];
         for e in all {
             assert_eq!(decode(&e.encode()).unwrap(), e);
@@ -223,5 +273,17 @@ mod tests {
         assert!(decode(b"").is_err());
         assert!(decode(b"\x09").is_err());
         assert!(decode(&[1, 0, 1]).is_err(), "truncated input");
+        let msgs = Envelope::Msgs {
+            from: 1,
+            msgs: vec![(7, b"abc"), (8, b"de")],
+        }
+        .encode();
+        assert!(decode(&msgs[..msgs.len() - 1]).is_err(), "truncated msgs");
+        let mut longer = msgs.clone();
+        longer.push(0);
+        assert!(decode(&longer).is_err(), "bytes after the last message");
+        let mut huge = msgs[..9].to_vec();
+        huge[5..9].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode(&huge).is_err(), "a count the record cannot hold");
     }
 }

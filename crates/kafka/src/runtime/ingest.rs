@@ -1,7 +1,10 @@
 //! The ingest stage: reads the input topics (whatever partition a lab
-//! published to), validates each record, and forwards it to the internal
-//! topic's partition that owns its tube, with its origin. Records that fail
-//! validation go to the dead-letter topic with origin and reason. Every
+//! published to), reads each record's tube id and event time, and forwards
+//! it to the internal topic's partition that owns its tube, with its origin
+//! and original key. A record without a readable tube id and event time
+//! goes to the dead-letter topic with origin and reason here; the full
+//! validation happens once, in the partition's task, which dead-letters the
+//! rest the same way. Every
 //! few hundred records, and when a source runs dry, it tells every
 //! partition how far in event time the source has got (a tick).
 //!
@@ -12,6 +15,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use pooltrace_engine::partition::tube_partition;
+use std::borrow::Cow;
+
 use pooltrace_model::{decode_record, RecordKind, Timestamp};
 
 use super::envelope::{Envelope, Source};
@@ -83,19 +88,18 @@ impl Ingest {
             }
             return self.tick(source, partitions, out);
         }
-        match decode_record(source.kind, value, max_record_bytes) {
-            Err(e) => {
+        match route(source.kind, value, max_record_bytes) {
+            Err(why) => {
                 let origin = DeadOrigin {
                     topic,
                     partition: source.partition,
                     offset,
                 };
-                out.dead_letter(origin, key, value, &e.to_string())?;
+                out.dead_letter(origin, key, value, &why)?;
             }
-            Ok(record) => {
-                let t = record.event_time();
+            Ok((tube_id, t)) => {
                 bump(&mut st.max, (t.millis(), t.offset_secs()));
-                let to = tube_partition(record.tube_id(), partitions);
+                let to = tube_partition(&tube_id, partitions);
                 let env = Envelope::Input {
                     source,
                     offset,
@@ -103,7 +107,7 @@ impl Ingest {
                     event_time: t.millis(),
                     value,
                 };
-                out.internal(to, record.tube_id().as_bytes(), &env.encode())?;
+                out.internal(to, key.unwrap_or_default(), &env.encode())?;
             }
         }
         st.since_tick += 1;
@@ -177,6 +181,52 @@ impl Ingest {
     }
 }
 
+/// The tube id and event time of an input record: all the ingest needs to
+/// route it, read without decoding the rest (the task decodes and validates
+/// it once). When they cannot be read, the reason is the full decoder's, so
+/// it names the field and value as everywhere else.
+fn route(
+    kind: RecordKind,
+    value: &[u8],
+    max_record_bytes: usize,
+) -> Result<(Cow<'_, str>, Timestamp), String> {
+    #[derive(serde::Deserialize)]
+    struct Head<'a> {
+        #[serde(borrow)]
+        tube_id: Cow<'a, str>,
+        #[serde(borrow, default)]
+        collected_at: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        reported_at: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        received_at: Option<Cow<'a, str>>,
+    }
+    // UTF-8 is checked whole here (the JSON reader skips unread fields'
+    // bytes), so that what is forwarded is text (checkpoints keep waiting
+    // records as text).
+    let head = (value.len() <= max_record_bytes)
+        .then(|| std::str::from_utf8(value).ok())
+        .flatten()
+        .and_then(|text| serde_json::from_str::<Head<'_>>(text).ok());
+    let time = head.as_ref().and_then(|h| match kind {
+        RecordKind::Manifest => h.collected_at.as_deref(),
+        RecordKind::Result => h.reported_at.as_deref(),
+        RecordKind::Receipt => h.received_at.as_deref(),
+    });
+    match (head.as_ref(), time.map(Timestamp::parse)) {
+        (Some(h), Some(Ok(t))) if !h.tube_id.is_empty() => {
+            let head = head.expect("matched Some");
+            Ok((head.tube_id, t))
+        }
+        _ => match decode_record(kind, value, max_record_bytes) {
+            Err(e) => Err(e.to_string()),
+            // Cannot happen (the full decoder reads the same fields); route
+            // it by what the decoder read.
+            Ok(r) => Ok((Cow::Owned(r.tube_id().to_string()), r.event_time())),
+        },
+    }
+}
+
 fn bump(max: &mut Option<(i64, i32)>, t: (i64, i32)) {
     if max.is_none_or(|m| m.0 < t.0) {
         *max = Some(t);
@@ -203,5 +253,77 @@ pub fn kind_of_topic(topics: &crate::TopicNames, topic: &str) -> Option<RecordKi
         Some(RecordKind::Receipt)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_by_tube_and_event_time_without_full_validation() {
+        let (tube, t) = route(
+            RecordKind::Result,
+            br#"{"tube_id":"T\u002d1","lab_id":"L","reported_at":"2022-04-05T10:00:00+08:00","ct":{"N":99}}"#,
+            1 << 20,
+        )
+        .unwrap();
+        assert_eq!(tube, "T-1", "escapes are read");
+        assert_eq!(t.to_string(), "2022-04-05T10:00:00+08:00");
+        // The bad Ct is the task's to reject (with the same origin).
+        let (_, t) = route(
+            RecordKind::Receipt,
+            br#"{"tube_id":"T2","lab_id":"L","received_at":"2022-04-05T11:00:00Z","reported_at":"2000-01-01T00:00:00Z"}"#,
+            1 << 20,
+        )
+        .unwrap();
+        assert_eq!(
+            t.to_string(),
+            "2022-04-05T11:00:00+00:00",
+            "the kind's own time field"
+        );
+        // Bad UTF-8 in a field the router does not read: not forwarded.
+        let mut bad =
+            br#"{"tube_id":"T3","lab_id":"L","received_at":"2022-04-05T11:00:00Z","x":"#.to_vec();
+        bad.extend_from_slice(b"\"\xff\"}");
+        let why = route(RecordKind::Receipt, &bad, 1 << 20).unwrap_err();
+        assert!(why.contains("UTF-8"), "{why}");
+    }
+
+    #[test]
+    fn unroutable_records_get_the_full_decoders_reason() {
+        let cases: [(RecordKind, &[u8], &str); 5] = [
+            (RecordKind::Result, b"{not json", "line 1"),
+            (RecordKind::Result, &[0xff, 0xfe], "UTF-8"),
+            (
+                RecordKind::Receipt,
+                br#"{"tube_id":"T","lab_id":"L","received_at":"yesterday"}"#,
+                "received_at",
+            ),
+            (
+                RecordKind::Manifest,
+                br#"{"tube_id":"T","kind":"single"}"#,
+                "collected_at",
+            ),
+            (
+                RecordKind::Result,
+                br#"{"tube_id":"T","lab_id":"L","reported_at":"2022-04-05T10:00:00Z","kit":"xxxxxxxxxx"}"#,
+                "over the limit",
+            ),
+        ];
+        for (kind, value, named) in cases {
+            let max = if named == "over the limit" {
+                40
+            } else {
+                1 << 20
+            };
+            let why = route(kind, value, max).unwrap_err();
+            let full = decode_record(kind, value, max).unwrap_err().to_string();
+            assert_eq!(why, full);
+            assert!(
+                why.to_lowercase().contains(&named.to_lowercase()),
+                "{named}: {why}"
+            );
+        }
     }
 }

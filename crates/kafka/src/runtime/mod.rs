@@ -50,6 +50,9 @@ use ingest::{kind_of_topic, Ingest};
 use outputs::Outputs;
 use task::{PartitionTask, TaskSettings};
 
+/// How long messages between partitions may wait in a busy task's outbox.
+const SEND_EVERY: Duration = Duration::from_millis(20);
+
 /// Why the runtime stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -242,6 +245,7 @@ fn checkpoint(
 ) -> Result<(), RuntimeError> {
     let wanted =
         |topic: &str, p: i32| only.is_none_or(|o| o.iter().any(|(t, q)| t == topic && *q == p));
+    send_msgs(st)?;
     st.out.flush()?;
     let mut tpl = TopicPartitionList::new();
     let internal = st.out.topics.internal.clone();
@@ -270,6 +274,15 @@ fn checkpoint(
     }
     st.report.checkpoints += 1;
     tracing::debug!(sources = ?st.ingest.progress(), "ingest");
+    Ok(())
+}
+
+/// Writes every task's waiting messages to the internal topic.
+fn send_msgs(st: &mut State) -> Result<(), RuntimeError> {
+    let State { tasks, out, .. } = st;
+    for task in tasks.values_mut() {
+        task.send_msgs(out)?;
+    }
     Ok(())
 }
 
@@ -347,8 +360,11 @@ pub fn run(opts: RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, Runtime
     }
     tracing::info!(partitions, group = %k.group_id, "running");
     let interval = Duration::from_millis(k.checkpoint.interval_ms.max(100));
+    let share = k.checkpoint.max_share_percent.clamp(1, 100);
+    let mut pause = interval;
     let mut last_checkpoint = Instant::now();
     let mut last_idle_check = Instant::now();
+    let mut last_send = Instant::now();
     let idle_after = Duration::from_millis(k.source_idle_ms);
     let result = (|| -> Result<(), RuntimeError> {
         while !stop.load(Ordering::Relaxed) {
@@ -356,6 +372,11 @@ pub fn run(opts: RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, Runtime
             let mut st = lock(&state);
             if let Some(e) = st.fatal.take() {
                 return Err(e);
+            }
+            if polled.is_none() || last_send.elapsed() >= SEND_EVERY {
+                // Idle, or busy for a while: what waits goes out (latency).
+                send_msgs(&mut st)?;
+                last_send = Instant::now();
             }
             match polled {
                 None => {}
@@ -373,9 +394,11 @@ pub fn run(opts: RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, Runtime
                 check_idle(&mut st, idle_after)?;
                 last_idle_check = Instant::now();
             }
-            if last_checkpoint.elapsed() >= interval {
+            if last_checkpoint.elapsed() >= pause {
+                let started = Instant::now();
                 checkpoint(&mut st, &consumer, None)?;
                 record_lag(&consumer);
+                pause = checkpoint_pause(interval, started.elapsed(), share);
                 last_checkpoint = Instant::now();
             }
         }
@@ -393,6 +416,14 @@ pub fn run(opts: RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, Runtime
         return Err(e);
     }
     Ok(std::mem::take(&mut st.report))
+}
+
+/// How long to wait after a checkpoint that took `took` before the next:
+/// at least `interval`, and long enough that checkpoints take at most
+/// `share` percent of the time.
+fn checkpoint_pause(interval: Duration, took: Duration, share: u8) -> Duration {
+    let share = u32::from(share.clamp(1, 100));
+    interval.max(took * (100 - share) / share)
 }
 
 /// Static assignment: this instance reads the given partitions of every
@@ -478,7 +509,7 @@ fn on_message(
             ..
         } = st;
         match tasks.get_mut(&p) {
-            Some(task) => task.process(msg.offset(), value, settings, out),
+            Some(task) => task.process(msg.offset(), msg.key(), value, settings, out),
             // Fetched before a rebalance took the partition away: its new
             // owner reads it from the committed offset.
             None => Ok(()),
@@ -550,5 +581,23 @@ fn record_lag(consumer: &BaseConsumer<Ctx>) {
             metrics::gauge!("pooltrace_consumer_lag", "topic" => e.topic().to_string(), "partition" => e.partition().to_string())
                 .set((high - pos).max(0) as f64);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoints_are_paced_to_their_share_of_the_time() {
+        let ms = Duration::from_millis;
+        // Fast checkpoints: the interval rules.
+        assert_eq!(checkpoint_pause(ms(5000), ms(100), 10), ms(5000));
+        // A 2 s checkpoint at 10 %: wait 18 s, so 2 of every 20 s.
+        assert_eq!(checkpoint_pause(ms(5000), ms(2000), 10), ms(18000));
+        assert_eq!(checkpoint_pause(ms(5000), ms(2000), 50), ms(5000));
+        assert_eq!(checkpoint_pause(ms(1000), ms(2000), 50), ms(2000));
+        // 100 %: no pacing beyond the interval.
+        assert_eq!(checkpoint_pause(ms(5000), ms(60000), 100), ms(5000));
     }
 }

@@ -57,15 +57,26 @@ pub struct PartitionTask {
     pending: BTreeMap<(i64, u8, i32, i64), Waiting>,
     /// Event time every source has passed (records up to it are released).
     released_upto: Option<i64>,
+    /// Messages for other partitions not yet written, by partition: (sequence, encoded).
+    /// [`PartitionTask::send_msgs`] writes each partition's as one record.
+    outbox: BTreeMap<u32, Vec<(u64, Vec<u8>)>>,
+    outbox_bytes: usize,
     /// Internal records processed since start: inputs, messages, ticks,
     /// duplicates dropped; and messages sent.
     pub counts: TaskCounts,
 }
 
+/// Messages waiting in a task's outbox are written once they reach this
+/// size (and whenever the runtime asks: when idle, every few milliseconds,
+/// and before a checkpoint); one record never exceeds about this much.
+const OUTBOX_BYTES: usize = 256 * 1024;
+
 /// An input record waiting in [`PartitionTask::pending`].
 struct Waiting {
     kind: RecordKind,
     kafka_ts: Option<i64>,
+    /// The key it was published with (for a dead letter).
+    key: Option<Vec<u8>>,
     value: Vec<u8>,
 }
 
@@ -139,6 +150,7 @@ impl PartitionTask {
                 Waiting {
                     kind,
                     kafka_ts: w.kafka_ts,
+                    key: w.key,
                     value: w.value.into_bytes(),
                 },
             );
@@ -153,6 +165,8 @@ impl PartitionTask {
             parquet,
             effects: Vec::new(),
             result_ts: None,
+            outbox: BTreeMap::new(),
+            outbox_bytes: 0,
             counts: TaskCounts::default(),
         })
     }
@@ -167,10 +181,12 @@ impl PartitionTask {
         self.engine.summary()
     }
 
-    /// Processes the internal record at `offset`.
+    /// Processes the internal record at `offset` (`key`: its key, which
+    /// for an input record is the key it was published with).
     pub fn process(
         &mut self,
         offset: i64,
+        key: Option<&[u8]>,
         value: &[u8],
         s: &TaskSettings,
         out: &Outputs,
@@ -207,6 +223,7 @@ impl PartitionTask {
                     Waiting {
                         kind: source.kind,
                         kafka_ts,
+                        key: key.filter(|k| !k.is_empty()).map(<[u8]>::to_vec),
                         value: value.to_vec(),
                     },
                 );
@@ -214,22 +231,10 @@ impl PartitionTask {
                     self.release(upto, s, out)?;
                 }
             }
-            Ok(Envelope::Msg { from, seq, body }) => {
-                let seen = self.meta.msgs_seen.entry(from).or_insert(0);
-                if seq <= *seen {
-                    self.counts.duplicates += 1;
-                    return Ok(()); // sent again by a sender replaying after a crash
-                }
-                *seen = seq;
-                self.counts.msgs += 1;
-                match decode_msg(body) {
-                    Ok(msg) => self.engine.deliver(msg, &mut self.effects),
-                    Err(e) => out.dead_letter(
-                        self.origin(out, offset),
-                        None,
-                        body,
-                        &format!("message from partition {from}: {e}"),
-                    )?,
+            Ok(Envelope::Msg { from, seq, body }) => self.on_msg(from, seq, body, offset, out)?,
+            Ok(Envelope::Msgs { from, msgs }) => {
+                for (seq, body) in msgs {
+                    self.on_msg(from, seq, body, offset, out)?;
                 }
             }
             Ok(Envelope::Tick {
@@ -248,6 +253,71 @@ impl PartitionTask {
             }
         }
         self.emit(out)
+    }
+
+    /// A message from another partition's operators.
+    fn on_msg(
+        &mut self,
+        from: u32,
+        seq: u64,
+        body: &[u8],
+        offset: i64,
+        out: &Outputs,
+    ) -> Result<(), RuntimeError> {
+        let seen = self.meta.msgs_seen.entry(from).or_insert(0);
+        if seq <= *seen {
+            self.counts.duplicates += 1;
+            return Ok(()); // sent again by a sender replaying after a crash
+        }
+        *seen = seq;
+        self.counts.msgs += 1;
+        match decode_msg(body) {
+            Ok(msg) => self.engine.deliver(msg, &mut self.effects),
+            Err(e) => out.dead_letter(
+                self.origin(out, offset),
+                None,
+                body,
+                &format!("message from partition {from}: {e}"),
+            )?,
+        }
+        Ok(())
+    }
+
+    /// Writes the messages waiting in the outbox: one internal record per
+    /// destination partition (more when they exceed [`OUTBOX_BYTES`]).
+    /// Batch boundaries need not be the same on a replay: receivers drop
+    /// messages by sequence number, one by one.
+    pub fn send_msgs(&mut self, out: &Outputs) -> Result<(), RuntimeError> {
+        for (to, msgs) in std::mem::take(&mut self.outbox) {
+            let mut batch: Vec<(u64, &[u8])> = Vec::new();
+            let mut bytes = 0;
+            for (seq, body) in &msgs {
+                if bytes + body.len() > OUTBOX_BYTES && !batch.is_empty() {
+                    self.write_batch(to, std::mem::take(&mut batch), out)?;
+                    bytes = 0;
+                }
+                bytes += body.len() + 12;
+                batch.push((*seq, body));
+            }
+            if !batch.is_empty() {
+                self.write_batch(to, batch, out)?;
+            }
+        }
+        self.outbox_bytes = 0;
+        Ok(())
+    }
+
+    fn write_batch(
+        &self,
+        to: u32,
+        msgs: Vec<(u64, &[u8])>,
+        out: &Outputs,
+    ) -> Result<(), RuntimeError> {
+        let env = Envelope::Msgs {
+            from: self.partition,
+            msgs,
+        };
+        out.internal(to, &[], &env.encode())
     }
 
     /// A record of this partition of the internal topic, as a dead letter's origin.
@@ -270,7 +340,7 @@ impl PartitionTask {
                 kind: w.kind,
                 partition,
             };
-            self.on_input(source, offset, w.kafka_ts, &w.value, s, out)?;
+            self.on_input(source, offset, &w, s, out)?;
             // Messages and effects of each record go out before the next.
             self.emit(out)?;
         }
@@ -281,11 +351,11 @@ impl PartitionTask {
         &mut self,
         source: Source,
         source_offset: i64,
-        kafka_ts: Option<i64>,
-        value: &[u8],
+        w: &Waiting,
         s: &TaskSettings,
         out: &Outputs,
     ) -> Result<(), RuntimeError> {
+        let (value, key) = (&w.value[..], w.key.as_deref());
         let topic = out.topics.input(source.kind);
         let origin = DeadOrigin {
             topic,
@@ -294,31 +364,33 @@ impl PartitionTask {
         };
         let record = match decode_record(source.kind, value, s.max_record_bytes) {
             Ok(r) => r,
-            Err(e) => return out.dead_letter(origin, None, value, &e.to_string()),
+            Err(e) => return out.dead_letter(origin, key, value, &e.to_string()),
         };
         if source.kind == RecordKind::Result {
-            self.result_ts = kafka_ts;
+            self.result_ts = w.kafka_ts;
         }
-        let tube = record.tube_id().to_string();
         if let Disposition::Rejected(why) = self.engine.handle(record, &mut self.effects) {
             self.engine.take_rejected();
-            out.dead_letter(origin, Some(tube.as_bytes()), value, &why.to_string())?;
+            out.dead_letter(origin, key, value, &why.to_string())?;
         }
         Ok(())
     }
 
-    /// Sends messages for other partitions, alerts, and Parquet rows.
+    /// Puts messages for other partitions in the outbox (written when it
+    /// is big enough, or by the runtime); sends alerts; writes Parquet rows.
     fn emit(&mut self, out: &Outputs) -> Result<(), RuntimeError> {
         for (to, msg) in self.engine.take_outgoing() {
             self.meta.seq += 1;
             self.counts.sent += 1;
             let body = encode_msg(&msg).map_err(|e| RuntimeError::Checkpoint(e.to_string()))?;
-            let env = Envelope::Msg {
-                from: self.partition,
-                seq: self.meta.seq,
-                body: &body,
-            };
-            out.internal(to, &[], &env.encode())?;
+            self.outbox_bytes += body.len() + 12;
+            self.outbox
+                .entry(to)
+                .or_default()
+                .push((self.meta.seq, body));
+        }
+        if self.outbox_bytes >= OUTBOX_BYTES {
+            self.send_msgs(out)?;
         }
         let now_ms = now_ms();
         for effect in self.effects.drain(..) {
@@ -342,8 +414,10 @@ impl PartitionTask {
         Ok(())
     }
 
-    /// Writes this partition's Parquet files and checkpoint (call after the
-    /// producer was flushed), and starts the next epoch's file names.
+    /// Writes this partition's Parquet files and checkpoint (call after
+    /// [`PartitionTask::send_msgs`] and a producer flush: everything the
+    /// checkpoint reflects must be in Kafka), and starts the next epoch's
+    /// file names.
     pub fn checkpoint(&mut self, store: &CheckpointStore) -> Result<(), RuntimeError> {
         let started = Instant::now();
         self.parquet.flush()?;
@@ -360,6 +434,7 @@ impl PartitionTask {
                 partition,
                 offset,
                 kafka_ts: w.kafka_ts,
+                key: w.key.clone(),
                 value: String::from_utf8_lossy(&w.value).into_owned(),
             })
             .collect();
