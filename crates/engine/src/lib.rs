@@ -36,10 +36,12 @@
 
 pub mod alert_book;
 mod config;
+mod contact;
 mod effect;
 mod engine;
 pub mod msg;
 pub mod ops;
+pub mod packed;
 pub mod partition;
 mod snapshot;
 mod summary;

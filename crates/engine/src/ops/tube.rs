@@ -1,6 +1,10 @@
 //! The tube operator (key: tube id). Joins a tube's manifest, result and
 //! receipt; decides the tube when manifest and result are both there; owns
 //! the tube's own alerts (`orphan_result`, `lab_overdue`, `result_missing`).
+//!
+//! A tube keeps its manifest packed ([`PackedManifest`]) until retention
+//! forgets it: a corrected result re-decides the tube, and the household
+//! directory's contacts point into it.
 
 use std::sync::Arc;
 
@@ -14,13 +18,15 @@ use pooltrace_model::{
 use super::{new_alert, resolved, Outbox};
 use crate::alert_book::AlertBook;
 use crate::config::minutes;
+use crate::contact::household_key;
 use crate::msg::{BatchPool, Contact, Msg, Observation};
+use crate::packed::{to_region, PackedManifest};
 use crate::timers::TimerKind;
 use crate::{Disposition, Effect, EngineConfig, Rejection};
 
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct TubeState {
-    manifest: Option<Arc<Manifest>>,
+    manifest: Option<Arc<PackedManifest>>,
     result: Option<LabResult>,
     receipt: Option<Receipt>,
     /// Decisions emitted so far (a correction adds one).
@@ -89,8 +95,9 @@ impl TubeOp {
         }
         let st = self.tubes.entry(m.tube_id.clone()).or_default();
         st.last_at = st.last_at.max(m.collected_at.millis());
+        let packed = PackedManifest::pack(&m);
         if let Some(existing) = &st.manifest {
-            return if **existing == m {
+            return if **existing == packed {
                 Ok(Disposition::Duplicate)
             } else {
                 let tube_id = m.tube_id.clone();
@@ -100,13 +107,12 @@ impl TubeOp {
                 )))
             };
         }
-        let m = Arc::new(m);
-        for i in 0..m.members.len() {
-            let contact = Contact::of(&m, i);
-            if let Some(household) = contact.household_key() {
+        let packed = Arc::new(packed);
+        for (at, member) in packed.members() {
+            if let Some(address) = member.address {
                 ob.msgs.push_back(Msg::Resident {
-                    household,
-                    contact,
+                    household: household_key(region_parts(&m), address),
+                    contact: Contact::in_packed(&packed, at),
                     seen_at: m.collected_at,
                 });
             }
@@ -116,7 +122,7 @@ impl TubeOp {
             ob.timers.set(due, TimerKind::ResultMissing, &m.tube_id);
         }
         let now = m.collected_at;
-        st.manifest = Some(m);
+        st.manifest = Some(packed);
         if st.result.is_some() {
             decide(st, cfg, ob, now);
         }
@@ -255,6 +261,7 @@ impl TubeOp {
             },
             TimerKind::ResultMissing => match (&st.result, &st.manifest, st.missing_at) {
                 (None, Some(m), None) => {
+                    let Ok(m) = m.view() else { return };
                     let at = m
                         .collected_at
                         .plus_millis(minutes(d.result_missing_after_min));
@@ -272,41 +279,46 @@ impl TubeOp {
 /// Manifest and result are both present: emit the decision and tell the
 /// members' person operators and, for pools, the pool operator.
 fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestamp) {
-    let (Some(m), Some(r)) = (&st.manifest, &st.result) else {
+    let (Some(packed), Some(r)) = (&st.manifest, &st.result) else {
+        return;
+    };
+    // Never fails: the bytes were packed by `on_manifest`.
+    let Ok(m) = packed.view() else {
         return;
     };
     st.revision += 1;
+    let region = to_region(m.region);
     let interpretation = cfg.ct_rules.interpret(r);
     let received_at = r
         .received_at
         .or(st.receipt.as_ref().map(|rc| rc.received_at));
     ob.effects.push(Effect::TubeResult(TubeResultRow {
-        tube_id: m.tube_id.clone(),
+        tube_id: m.tube_id.to_string(),
         tube_kind: m.kind,
         revision: st.revision,
         interpretation,
-        member_count: m.members.len() as u32,
+        member_count: m.member_count as u32,
         lab_id: r.lab_id.clone(),
         kit: r.kit.clone(),
         ct: r.ct,
         corrected: r.status == ResultStatus::Corrected,
-        site_id: m.site_id.clone(),
-        region: m.region.clone(),
+        site_id: m.site_id.to_string(),
+        region: region.clone(),
         collected_at: m.collected_at,
         received_at,
         reported_at: r.reported_at,
-        retest_of: m.retest_of.clone(),
-        batch_id: m.batch_id.clone(),
+        retest_of: m.retest_of.map(String::from),
+        batch_id: m.batch_id.map(String::from),
     }));
     let obs = Arc::new(Observation {
-        tube_id: m.tube_id.as_str().into(),
-        region: Arc::new(m.region.clone()),
+        tube_id: m.tube_id.into(),
+        region: Arc::new(region.clone()),
         tube_kind: m.kind,
         revision: st.revision,
         interpretation,
         collected_at: m.collected_at,
         reported_at: r.reported_at,
-        retest_of: m.retest_of.as_deref().map(Arc::from),
+        retest_of: m.retest_of.map(Arc::from),
         ct: r.ct,
         lab_id: r.lab_id.clone(),
         kit: r.kit.clone(),
@@ -314,16 +326,18 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
         batch: None,
         decoded: None,
     });
-    if let (Some(batch_id), Some(design), Some(pool_index)) = (&m.batch_id, &m.design, m.pool_index)
-    {
+    if let (Some(batch_id), Some(design), Some(pool_index)) = (m.batch_id, m.design, m.pool_index) {
         // A pool of a non-adaptive batch is not a Dorfman pool: only the
-        // batch decoder speaks for its members.
+        // batch decoder speaks for its members (it gets the whole manifest).
+        let Ok(manifest) = packed.unpack() else {
+            return;
+        };
         ob.msgs.push_back(Msg::BatchPool {
             pool: Box::new(BatchPool {
-                batch_id: batch_id.clone(),
-                design: design.clone(),
+                batch_id: batch_id.to_string(),
+                design: design.to_string(),
                 pool_index,
-                manifest: Arc::clone(m),
+                manifest: Arc::new(manifest),
                 interpretation,
                 ct: r.ct,
                 lab_id: r.lab_id.clone(),
@@ -334,9 +348,9 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
         });
         return;
     }
-    for i in 0..m.members.len() {
+    for (at, _) in packed.members() {
         ob.msgs.push_back(Msg::Observed {
-            contact: Contact::of(m, i),
+            contact: Contact::in_packed(packed, at),
             obs: Arc::clone(&obs),
             at: now,
         });
@@ -344,10 +358,13 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
     if m.kind != TubeKind::Single {
         use pooltrace_model::Interpretation::{Inconclusive, Positive};
         ob.msgs.push_back(Msg::PoolDecided {
-            pool_tube_id: m.tube_id.clone(),
-            members: m.members.iter().map(|p| p.person_id.to_string()).collect(),
+            pool_tube_id: m.tube_id.to_string(),
+            members: packed
+                .members()
+                .map(|(_, p)| p.person_id.to_string())
+                .collect(),
             flagged: matches!(interpretation, Positive | Inconclusive),
-            region: m.region.clone(),
+            region,
             at: now,
         });
     }
@@ -359,23 +376,22 @@ fn reconcile_alerts(st: &mut TubeState, now: Timestamp, ob: &mut Outbox) {
     if st.orphan_at.is_none() && st.overdue_at.is_none() && st.missing_at.is_none() {
         return;
     }
-    let tube_id = st
-        .manifest
-        .as_ref()
-        .map(|m| m.tube_id.clone())
+    let manifest = st.manifest.as_ref().and_then(|m| m.view().ok());
+    let tube_id = manifest
+        .map(|m| m.tube_id.to_string())
         .or_else(|| st.result.as_ref().map(|r| r.tube_id.clone()))
         .or_else(|| st.receipt.as_ref().map(|r| r.tube_id.clone()))
         .unwrap_or_default();
-    let region = st.manifest.as_ref().map(|m| m.region.clone());
+    let region = manifest.map(|m| to_region(m.region));
     let mut desired = Vec::new();
     let evidence = Evidence {
-        tube_kind: st.manifest.as_ref().map(|m| m.kind),
+        tube_kind: manifest.map(|m| m.kind),
         lab_id: st
             .result
             .as_ref()
             .map(|r| r.lab_id.clone())
             .or_else(|| st.receipt.as_ref().map(|r| r.lab_id.clone())),
-        collected_at: st.manifest.as_ref().map(|m| m.collected_at),
+        collected_at: manifest.map(|m| m.collected_at),
         received_at: st.receipt.as_ref().map(|r| r.received_at),
         reported_at: st.result.as_ref().map(|r| r.reported_at),
         ..Evidence::default()
@@ -391,7 +407,7 @@ fn reconcile_alerts(st: &mut TubeState, now: Timestamp, ob: &mut Outbox) {
             at,
             format!("Result for tube {tube_id} has no manifest: nobody can be told their result until the sampling point sends it."),
         );
-        desired.push(match &st.manifest {
+        desired.push(match manifest {
             Some(m) => resolved(
                 a,
                 format!("manifest arrived (collected {})", m.collected_at),
@@ -423,4 +439,9 @@ fn reconcile_alerts(st: &mut TubeState, now: Timestamp, ob: &mut Outbox) {
     }
     st.book
         .reconcile(desired, now, "no longer warranted", ob.effects);
+}
+
+/// District, street and community of a manifest.
+fn region_parts(m: &Manifest) -> [&str; 3] {
+    [&m.region.district, &m.region.street, &m.region.community]
 }
