@@ -33,8 +33,7 @@ impl PartialEq for Contact {
     /// Same member (every field) and same region: the packed encoding is
     /// canonical, so this compares bytes.
     fn eq(&self, other: &Self) -> bool {
-        self.packed.member_bytes(self.at()) == other.packed.member_bytes(other.at())
-            && self.packed.region_bytes() == other.packed.region_bytes()
+        same_details(self.parts(), other.parts())
     }
 }
 
@@ -69,6 +68,22 @@ impl Contact {
             packed: Arc::clone(packed),
             at: u32::try_from(at).unwrap_or(u32::MAX),
         }
+    }
+
+    /// The shared packed manifest and the member's byte offset in it (for
+    /// holders that store the two apart, see the household directory).
+    pub(crate) fn into_parts(self) -> (Arc<PackedManifest>, u32) {
+        (self.packed, self.at)
+    }
+
+    /// The shared packed manifest and the member's byte offset, borrowed.
+    pub(crate) fn parts(&self) -> (&PackedManifest, u32) {
+        (&self.packed, self.at)
+    }
+
+    /// The contact [`Contact::into_parts`] took apart.
+    pub(crate) fn from_parts(packed: Arc<PackedManifest>, at: u32) -> Self {
+        Contact { packed, at }
     }
 
     fn at(&self) -> usize {
@@ -116,13 +131,26 @@ impl Contact {
 
 /// The household key of a region (district, street, community) and an
 /// address (compound, building, unit, room).
-pub fn household_key(region: [&str; 3], address: [&str; 4]) -> HouseholdKey {
+pub fn household_key<S: AsRef<[u8]>>(region: [S; 3], address: [S; 4]) -> HouseholdKey {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     for part in region.into_iter().chain(address) {
-        h.update(part.as_bytes());
+        h.update(part.as_ref());
         h.update(&[0x1f]);
     }
     h.digest128()
+}
+
+/// Same person id, for two contacts given as [`Contact::parts`] (compares
+/// bytes: no UTF-8 check).
+pub(crate) fn same_person(a: (&PackedManifest, u32), b: (&PackedManifest, u32)) -> bool {
+    a.0.person_id_bytes_at(a.1 as usize) == b.0.person_id_bytes_at(b.1 as usize)
+}
+
+/// Same member (every field) and same region, for two contacts given as
+/// [`Contact::parts`]: the packed encoding is canonical, so this compares bytes.
+pub(crate) fn same_details(a: (&PackedManifest, u32), b: (&PackedManifest, u32)) -> bool {
+    a.0.member_bytes(a.1 as usize) == b.0.member_bytes(b.1 as usize)
+        && a.0.region_bytes() == b.0.region_bytes()
 }
 
 /// A member with an empty person id and no details (what a contact made

@@ -307,17 +307,37 @@ impl PackedManifest {
     /// The person id of the member whose record starts at byte `at` (reads
     /// only that string: the hot path of message routing).
     pub fn person_id_at(&self, at: usize) -> Result<&str, PackError> {
-        let mut r = Reader {
-            b: &self.0,
-            at: at.saturating_add(1),
-        };
+        let mut r = Reader { b: &self.0, at };
+        r.u8()?;
         r.str()
+    }
+
+    /// The person id's bytes, not checked for UTF-8 (for comparing).
+    pub fn person_id_bytes_at(&self, at: usize) -> Result<&[u8], PackError> {
+        let mut r = Reader { b: &self.0, at };
+        r.u8()?;
+        r.raw()
+    }
+
+    /// Where the member whose record starts at byte `at` ends, skipping its
+    /// strings without checking them.
+    pub fn member_end(&self, at: usize) -> Result<usize, PackError> {
+        let mut r = Reader { b: &self.0, at };
+        let tag = r.u8()?;
+        let strings = 1
+            + usize::from(tag & NAME != 0)
+            + usize::from(tag & PHONE != 0)
+            + if tag & ADDRESS != 0 { 4 } else { 0 };
+        for _ in 0..strings {
+            r.raw()?;
+        }
+        Ok(r.at)
     }
 
     /// The bytes of the member whose record starts at byte `at` (equal
     /// members have equal bytes).
     pub fn member_bytes(&self, at: usize) -> Result<&[u8], PackError> {
-        let end = self.member_at(at)?.end;
+        let end = self.member_end(at)?;
         self.0.get(at..end).ok_or(PackError::Truncated { at })
     }
 
@@ -330,18 +350,18 @@ impl PackedManifest {
             .ok_or(PackError::Truncated { at: from })
     }
 
-    /// Every member with the byte offset of its record, in order (ends
-    /// early at damaged bytes).
-    pub fn members(&self) -> impl Iterator<Item = (usize, MemberView<'_>)> + '_ {
+    /// The byte offset of every member's record, in order (ends early at
+    /// damaged bytes; [`PackedManifest::member_at`] reads one).
+    pub fn members(&self) -> impl Iterator<Item = usize> + '_ {
         let mut next = self.view().ok().map(|v| (v.first_member, v.member_count));
         std::iter::from_fn(move || {
             let (at, left) = next?;
             if left == 0 {
                 return None;
             }
-            let m = self.member_at(at).ok()?;
-            next = Some((m.end, left - 1));
-            Some((at, m))
+            let end = self.member_end(at).ok()?;
+            next = Some((end, left - 1));
+            Some(at)
         })
     }
 
@@ -540,10 +560,15 @@ impl<'a> Reader<'a> {
         Err(PackError::Truncated { at: start })
     }
 
-    fn str(&mut self) -> Result<&'a str, PackError> {
+    /// A string's bytes, not checked for UTF-8.
+    fn raw(&mut self) -> Result<&'a [u8], PackError> {
         let n = self.len()?;
+        self.bytes(n)
+    }
+
+    fn str(&mut self) -> Result<&'a str, PackError> {
         let at = self.at;
-        std::str::from_utf8(self.bytes(n)?).map_err(|_| PackError::Utf8 { at })
+        std::str::from_utf8(self.raw()?).map_err(|_| PackError::Utf8 { at })
     }
 
     fn str_if(&mut self, present: bool) -> Result<Option<&'a str>, PackError> {

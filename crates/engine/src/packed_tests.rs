@@ -73,10 +73,16 @@ fn every_field_round_trips() {
     assert_eq!(v.pool_index, Some(u32::MAX));
     assert_eq!(v.region, ["朝阳区", "Nanhu", "Yuanyi"]);
     assert_eq!(v.member_count, 20);
-    let members: Vec<Member> = p.members().map(|(_, v)| v.to_member()).collect();
+    let members: Vec<Member> = p
+        .members()
+        .map(|at| p.member_at(at).unwrap().to_member())
+        .collect();
     assert_eq!(members, m.members);
-    for (at, v) in p.members() {
+    for at in p.members() {
+        let v = p.member_at(at).unwrap();
         assert_eq!(p.person_id_at(at), Ok(v.person_id));
+        assert_eq!(p.person_id_bytes_at(at), Ok(v.person_id.as_bytes()));
+        assert_eq!(p.member_end(at), Ok(v.end));
     }
 }
 
@@ -92,7 +98,7 @@ fn absent_optionals_round_trip() {
             (v.retest_of, v.batch_id, v.design, v.pool_index),
             (None, None, None, None)
         );
-        let (_, only) = p.members().next().unwrap();
+        let only = p.member_at(p.members().next().unwrap()).unwrap();
         assert_eq!((only.name, only.phone, only.address), (None, None, None));
     }
     // Each optional alone, and a member with some details only.
@@ -122,7 +128,8 @@ fn long_strings_take_multi_byte_lengths() {
     }]);
     m.site_id = "s".repeat(20_000); // a three-byte length
     let p = round_trip(&m);
-    assert_eq!(p.members().next().unwrap().1.name, Some(long.as_str()));
+    let only = p.member_at(p.members().next().unwrap()).unwrap();
+    assert_eq!(only.name, Some(long.as_str()));
 }
 
 #[test]
@@ -134,7 +141,7 @@ fn equal_values_pack_to_equal_bytes() {
     changed.members[2].phone = None;
     let c = PackedManifest::pack(&changed);
     assert_ne!(a, c);
-    let at = |p: &PackedManifest, i| p.members().nth(i).unwrap().0;
+    let at = |p: &PackedManifest, i| p.members().nth(i).unwrap();
     assert_eq!(a.member_bytes(at(&a, 1)), c.member_bytes(at(&c, 1)));
     assert_ne!(a.member_bytes(at(&a, 2)), c.member_bytes(at(&c, 2)));
     assert_eq!(a.region_bytes(), c.region_bytes());
@@ -147,7 +154,10 @@ fn a_contact_packs_its_member_and_region_only() {
     let v = p.view().unwrap();
     assert_eq!((v.tube_id, v.site_id, v.kind), ("", "", TubeKind::Single));
     assert_eq!(v.region, ["朝阳区", "Nanhu", "Yuanyi"]);
-    let only: Vec<Member> = p.members().map(|(_, v)| v.to_member()).collect();
+    let only: Vec<Member> = p
+        .members()
+        .map(|at| p.member_at(at).unwrap().to_member())
+        .collect();
     assert_eq!(only, vec![m.members[7].clone()]);
     assert!(p.as_bytes().len() < PackedManifest::pack(&m).as_bytes().len() / 10);
 }

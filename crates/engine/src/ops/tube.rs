@@ -108,8 +108,9 @@ impl TubeOp {
             };
         }
         let packed = Arc::new(packed);
-        for (at, member) in packed.members() {
-            if let Some(address) = member.address {
+        for (at, member) in packed.members().zip(&m.members) {
+            if let Some(a) = &member.address {
+                let address = [&a.compound, &a.building, &a.unit, &a.room].map(|s| s.as_str());
                 ob.msgs.push_back(Msg::Resident {
                     household: household_key(region_parts(&m), address),
                     contact: Contact::in_packed(&packed, at),
@@ -348,7 +349,7 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
         });
         return;
     }
-    for (at, _) in packed.members() {
+    for at in packed.members() {
         ob.msgs.push_back(Msg::Observed {
             contact: Contact::in_packed(packed, at),
             obs: Arc::clone(&obs),
@@ -361,7 +362,7 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
             pool_tube_id: m.tube_id.to_string(),
             members: packed
                 .members()
-                .map(|(_, p)| p.person_id.to_string())
+                .map(|at| packed.person_id_at(at).unwrap_or_default().to_string())
                 .collect(),
             flagged: matches!(interpretation, Positive | Inconclusive),
             region,
