@@ -42,6 +42,7 @@ mod engine;
 pub mod msg;
 pub mod ops;
 pub mod packed;
+pub mod packed_result;
 pub mod partition;
 mod snapshot;
 mod summary;

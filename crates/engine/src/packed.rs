@@ -468,7 +468,7 @@ fn len_len(n: usize) -> usize {
 }
 
 /// Bytes of a packed string.
-fn str_len(s: &str) -> usize {
+pub(crate) fn str_len(s: &str) -> usize {
     len_len(s.len()) + s.len()
 }
 
@@ -495,7 +495,7 @@ fn put_member(b: &mut Vec<u8>, m: &Member) {
     }
 }
 
-fn put_len(b: &mut Vec<u8>, mut n: usize) {
+pub(crate) fn put_len(b: &mut Vec<u8>, mut n: usize) {
     loop {
         let low = (n & 0x7f) as u8;
         n >>= 7;
@@ -507,15 +507,15 @@ fn put_len(b: &mut Vec<u8>, mut n: usize) {
     }
 }
 
-fn put_str(b: &mut Vec<u8>, s: &str) {
+pub(crate) fn put_str(b: &mut Vec<u8>, s: &str) {
     put_len(b, s.len());
     b.extend_from_slice(s.as_bytes());
 }
 
 /// Reads a packed buffer from a position, checking every bound.
-struct Reader<'a> {
-    b: &'a [u8],
-    at: usize,
+pub(crate) struct Reader<'a> {
+    pub(crate) b: &'a [u8],
+    pub(crate) at: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -532,14 +532,14 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], PackError> {
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], PackError> {
         let at = self.at;
         self.bytes(N)?
             .try_into()
             .map_err(|_| PackError::Truncated { at })
     }
 
-    fn u8(&mut self) -> Result<u8, PackError> {
+    pub(crate) fn u8(&mut self) -> Result<u8, PackError> {
         Ok(self.array::<1>()?[0])
     }
 
@@ -566,12 +566,12 @@ impl<'a> Reader<'a> {
         self.bytes(n)
     }
 
-    fn str(&mut self) -> Result<&'a str, PackError> {
+    pub(crate) fn str(&mut self) -> Result<&'a str, PackError> {
         let at = self.at;
         std::str::from_utf8(self.raw()?).map_err(|_| PackError::Utf8 { at })
     }
 
-    fn str_if(&mut self, present: bool) -> Result<Option<&'a str>, PackError> {
+    pub(crate) fn str_if(&mut self, present: bool) -> Result<Option<&'a str>, PackError> {
         if present {
             self.str().map(Some)
         } else {

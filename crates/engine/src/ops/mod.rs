@@ -7,6 +7,7 @@ pub mod person;
 mod person_rules;
 pub mod pool;
 pub mod tube;
+mod tube_state;
 
 use pooltrace_model::{alert_id, Alert, AlertKind, AlertState, Evidence, Timestamp};
 

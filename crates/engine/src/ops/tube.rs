@@ -2,9 +2,10 @@
 //! receipt; decides the tube when manifest and result are both there; owns
 //! the tube's own alerts (`orphan_result`, `lab_overdue`, `result_missing`).
 //!
-//! A tube keeps its manifest packed ([`PackedManifest`]) until retention
-//! forgets it: a corrected result re-decides the tube, and the household
-//! directory's contacts point into it.
+//! A tube keeps its manifest, result and receipt packed
+//! ([`super::tube_state`]) until retention forgets it: a corrected result
+//! re-decides the tube, and the household directory's contacts point into
+//! its manifest.
 
 use std::sync::Arc;
 
@@ -16,28 +17,15 @@ use pooltrace_model::{
 };
 
 use super::{new_alert, resolved, Outbox};
-use crate::alert_book::AlertBook;
 use crate::config::minutes;
 use crate::contact::household_key;
 use crate::msg::{BatchPool, Contact, Msg, Observation};
 use crate::packed::{to_region, PackedManifest};
+use crate::packed_result::{PackedReceipt, PackedResult};
+
+use super::tube_state::TubeState;
 use crate::timers::TimerKind;
 use crate::{Disposition, Effect, EngineConfig, Rejection};
-
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct TubeState {
-    manifest: Option<Arc<PackedManifest>>,
-    result: Option<LabResult>,
-    receipt: Option<Receipt>,
-    /// Decisions emitted so far (a correction adds one).
-    revision: u32,
-    orphan_at: Option<Timestamp>,
-    overdue_at: Option<Timestamp>,
-    missing_at: Option<Timestamp>,
-    book: AlertBook,
-    /// Latest event time about this tube (for retention).
-    last_at: i64,
-}
 
 /// What applying a record did; a rejected record is handed back.
 pub type Applied = Result<Disposition, Box<(Rejection, Record)>>;
@@ -124,8 +112,8 @@ impl TubeOp {
         }
         let now = m.collected_at;
         st.manifest = Some(packed);
-        if st.result.is_some() {
-            decide(st, cfg, ob, now);
+        if let Some(r) = st.result.as_ref().and_then(|r| r.unpack().ok()) {
+            decide(st, &r, cfg, ob, now);
         }
         reconcile_alerts(st, now, ob);
         Ok(Disposition::Processed)
@@ -171,7 +159,8 @@ impl TubeOp {
     pub fn on_result(&mut self, r: LabResult, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
         let st = self.tubes.entry(r.tube_id.clone()).or_default();
         st.last_at = st.last_at.max(r.reported_at.millis());
-        if let Some(cur) = &st.result {
+        if let Some(cur) = st.result.as_ref().and_then(|c| c.unpack().ok()) {
+            let cur = &cur;
             if *cur == r {
                 return Ok(Disposition::Duplicate);
             }
@@ -201,9 +190,9 @@ impl TubeOp {
             ob.timers.set(due, TimerKind::Orphan, &r.tube_id);
         }
         let now = r.reported_at;
-        st.result = Some(r);
+        st.result = Some(PackedResult::pack(&r));
         if st.manifest.is_some() {
-            decide(st, cfg, ob, now);
+            decide(st, &r, cfg, ob, now);
         }
         reconcile_alerts(st, now, ob);
         Ok(Disposition::Processed)
@@ -213,8 +202,8 @@ impl TubeOp {
     pub fn on_receipt(&mut self, r: Receipt, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
         let st = self.tubes.entry(r.tube_id.clone()).or_default();
         st.last_at = st.last_at.max(r.received_at.millis());
-        match &st.receipt {
-            Some(existing) if *existing == r => return Ok(Disposition::Duplicate),
+        match st.receipt.as_ref().and_then(|rc| rc.unpack().ok()) {
+            Some(existing) if existing == r => return Ok(Disposition::Duplicate),
             // A re-scan: the first receipt stands (the lab had the tube from then).
             Some(existing) if existing.received_at.millis() <= r.received_at.millis() => {
                 return Ok(Disposition::Stale)
@@ -225,7 +214,7 @@ impl TubeOp {
             let due = r.received_at.millis() + minutes(cfg.deadlines.lab_overdue_after_min);
             ob.timers.set(due, TimerKind::LabOverdue, &r.tube_id);
         }
-        st.receipt = Some(r);
+        st.receipt = Some(PackedReceipt::pack(&r));
         Ok(Disposition::Processed)
     }
 
@@ -242,31 +231,35 @@ impl TubeOp {
         };
         let d = &cfg.deadlines;
         let fired_at = match kind {
-            TimerKind::Orphan => match (&st.manifest, &st.result, st.orphan_at) {
+            TimerKind::Orphan => match (&st.manifest, &st.result, st.orphan_at()) {
                 (None, Some(r), None) => {
-                    let at = r
-                        .reported_at
-                        .plus_millis(minutes(d.orphan_result_after_min));
-                    st.orphan_at = Some(at);
+                    let Ok(reported_at) = r.reported_at() else {
+                        return;
+                    };
+                    let at = reported_at.plus_millis(minutes(d.orphan_result_after_min));
+                    st.alerts_mut().orphan_at = Some(at);
                     at
                 }
                 _ => return,
             },
-            TimerKind::LabOverdue => match (&st.result, &st.receipt, st.overdue_at) {
+            TimerKind::LabOverdue => match (&st.result, &st.receipt, st.overdue_at()) {
                 (None, Some(rc), None) => {
-                    let at = rc.received_at.plus_millis(minutes(d.lab_overdue_after_min));
-                    st.overdue_at = Some(at);
+                    let Ok(received_at) = rc.received_at() else {
+                        return;
+                    };
+                    let at = received_at.plus_millis(minutes(d.lab_overdue_after_min));
+                    st.alerts_mut().overdue_at = Some(at);
                     at
                 }
                 _ => return,
             },
-            TimerKind::ResultMissing => match (&st.result, &st.manifest, st.missing_at) {
+            TimerKind::ResultMissing => match (&st.result, &st.manifest, st.missing_at()) {
                 (None, Some(m), None) => {
                     let Ok(m) = m.view() else { return };
                     let at = m
                         .collected_at
                         .plus_millis(minutes(d.result_missing_after_min));
-                    st.missing_at = Some(at);
+                    st.alerts_mut().missing_at = Some(at);
                     at
                 }
                 _ => return,
@@ -279,8 +272,8 @@ impl TubeOp {
 
 /// Manifest and result are both present: emit the decision and tell the
 /// members' person operators and, for pools, the pool operator.
-fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestamp) {
-    let (Some(packed), Some(r)) = (&st.manifest, &st.result) else {
+fn decide(st: &mut TubeState, r: &LabResult, cfg: &EngineConfig, ob: &mut Outbox, now: Timestamp) {
+    let Some(packed) = &st.manifest else {
         return;
     };
     // Never fails: the bytes were packed by `on_manifest`.
@@ -292,7 +285,7 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
     let interpretation = cfg.ct_rules.interpret(r);
     let received_at = r
         .received_at
-        .or(st.receipt.as_ref().map(|rc| rc.received_at));
+        .or(st.receipt.as_ref().and_then(|rc| rc.received_at().ok()));
     ob.effects.push(Effect::TubeResult(TubeResultRow {
         tube_id: m.tube_id.to_string(),
         tube_kind: m.kind,
@@ -374,27 +367,31 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
 /// The tube's own alerts: each exists once its timer fired, and is resolved
 /// once what it waited for arrived.
 fn reconcile_alerts(st: &mut TubeState, now: Timestamp, ob: &mut Outbox) {
-    if st.orphan_at.is_none() && st.overdue_at.is_none() && st.missing_at.is_none() {
+    let Some(alerts) = st.alerts.as_deref_mut() else {
+        return;
+    };
+    if alerts.orphan_at.is_none() && alerts.overdue_at.is_none() && alerts.missing_at.is_none() {
         return;
     }
     let manifest = st.manifest.as_ref().and_then(|m| m.view().ok());
+    let result = st.result.as_ref().and_then(|r| r.unpack().ok());
+    let receipt = st.receipt.as_ref().and_then(|r| r.unpack().ok());
     let tube_id = manifest
         .map(|m| m.tube_id.to_string())
-        .or_else(|| st.result.as_ref().map(|r| r.tube_id.clone()))
-        .or_else(|| st.receipt.as_ref().map(|r| r.tube_id.clone()))
+        .or_else(|| result.as_ref().map(|r| r.tube_id.clone()))
+        .or_else(|| receipt.as_ref().map(|r| r.tube_id.clone()))
         .unwrap_or_default();
     let region = manifest.map(|m| to_region(m.region));
     let mut desired = Vec::new();
     let evidence = Evidence {
         tube_kind: manifest.map(|m| m.kind),
-        lab_id: st
-            .result
+        lab_id: result
             .as_ref()
             .map(|r| r.lab_id.clone())
-            .or_else(|| st.receipt.as_ref().map(|r| r.lab_id.clone())),
+            .or_else(|| receipt.as_ref().map(|r| r.lab_id.clone())),
         collected_at: manifest.map(|m| m.collected_at),
-        received_at: st.receipt.as_ref().map(|r| r.received_at),
-        reported_at: st.result.as_ref().map(|r| r.reported_at),
+        received_at: receipt.as_ref().map(|r| r.received_at),
+        reported_at: result.as_ref().map(|r| r.reported_at),
         ..Evidence::default()
     };
     let tube_alert = |kind, at: Timestamp, reason: String| {
@@ -402,7 +399,7 @@ fn reconcile_alerts(st: &mut TubeState, now: Timestamp, ob: &mut Outbox) {
         a.region = region.clone();
         a
     };
-    if let Some(at) = st.orphan_at {
+    if let Some(at) = alerts.orphan_at {
         let a = tube_alert(
             AlertKind::OrphanResult,
             at,
@@ -416,29 +413,30 @@ fn reconcile_alerts(st: &mut TubeState, now: Timestamp, ob: &mut Outbox) {
             None => a,
         });
     }
-    if let Some(at) = st.overdue_at {
+    if let Some(at) = alerts.overdue_at {
         let a = tube_alert(
             AlertKind::LabOverdue,
             at,
             format!("Tube {tube_id} was received by the lab and has no result after the reporting deadline."),
         );
-        desired.push(match &st.result {
+        desired.push(match &result {
             Some(r) => resolved(a, format!("result reported at {}", r.reported_at)),
             None => a,
         });
     }
-    if let Some(at) = st.missing_at {
+    if let Some(at) = alerts.missing_at {
         let a = tube_alert(
             AlertKind::ResultMissing,
             at,
             format!("Tube {tube_id} has no result long after collection: find the tube or resample its members."),
         );
-        desired.push(match &st.result {
+        desired.push(match &result {
             Some(r) => resolved(a, format!("result reported at {}", r.reported_at)),
             None => a,
         });
     }
-    st.book
+    alerts
+        .book
         .reconcile(desired, now, "no longer warranted", ob.effects);
 }
 
