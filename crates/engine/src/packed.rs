@@ -31,9 +31,10 @@
 //! The encoding is canonical (one value, one byte string), so two members or
 //! two manifests are equal exactly when their bytes are.
 //!
-//! A packed manifest is only ever built by [`PackedManifest::pack`], so its
-//! bytes are always well formed; the readers still check every bound and
-//! report a [`PackError`] instead of panicking.
+//! A packed manifest is only ever built by [`PackedManifest::pack`] or
+//! [`PackedManifest::pack_contact`], so its bytes are always well formed;
+//! the readers still check every bound and report a [`PackError`] instead
+//! of panicking.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

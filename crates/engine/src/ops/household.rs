@@ -4,8 +4,9 @@
 //!
 //! This directory holds everyone with an address, so it is kept small: a
 //! resident is a handle on the packed manifest that listed them (see
-//! [`Contact`]) plus three times, 40 bytes; a household's lists are boxed
-//! slices sized to their contents (48 bytes a household in the map).
+//! [`Contact`]), their first and last sighting and what they were told, 40
+//! bytes; a household's lists are boxed slices sized to their contents (48
+//! bytes a household in the map).
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! the tube's own alerts (`orphan_result`, `lab_overdue`, `result_missing`).
 //!
 //! A tube keeps its manifest, result and receipt packed
-//! ([`super::tube_state`]) until retention forgets it: a corrected result
+//! (`tube_state.rs`) until retention forgets it: a corrected result
 //! re-decides the tube, and the household directory's contacts point into
 //! its manifest.
 
