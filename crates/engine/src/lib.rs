@@ -21,6 +21,11 @@
 //! | household  | address        | co-residents of a confirmed positive -> isolation            |
 //! | batch      | batch id       | decodes a non-adaptive batch once every pool has a result    |
 //!
+//! State is kept compact, as it grows with every person seen: a tube's
+//! manifest, result and receipt are held packed in byte buffers
+//! ([`packed`]), and a [`msg::Contact`] is a handle on one member of a packed
+//! manifest, read in place.
+//!
 //! Every operator derives the alerts it *should* have from its state and
 //! reconciles them with the alerts it has emitted ([`alert_book`]): this makes
 //! duplicates, out-of-order arrival and corrected results all converge to the
@@ -36,10 +41,13 @@
 
 pub mod alert_book;
 mod config;
+mod contact;
 mod effect;
 mod engine;
 pub mod msg;
 pub mod ops;
+pub mod packed;
+mod packed_result;
 pub mod partition;
 mod snapshot;
 mod summary;

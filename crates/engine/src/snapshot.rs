@@ -15,7 +15,9 @@
 //! name, the payload length (`u64`, little-endian) and the payload (one
 //! MessagePack value). The parts are `tubes`, `people`, `pools`,
 //! `households`, `batches`, `timers`, `clock` (greatest event time seen and
-//! the last retention sweep) and `summary`. What comes from the config (the
+//! the last retention sweep) and `summary`. A tube's manifest, result and receipt,
+//! held packed in memory ([`crate::packed::PackedManifest`]), are written as
+//! what they pack. What comes from the config (the
 //! batch designs, the pool settle time), the partition, and the always-empty
 //! message queues are not in it: [`Engine::restore`] keeps those of the
 //! engine it is called on.

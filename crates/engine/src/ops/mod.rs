@@ -7,6 +7,7 @@ pub mod person;
 mod person_rules;
 pub mod pool;
 pub mod tube;
+mod tube_state;
 
 use pooltrace_model::{alert_id, Alert, AlertKind, AlertState, Evidence, Timestamp};
 
@@ -36,10 +37,10 @@ pub(crate) fn new_alert(
         raised_at,
         due_at,
         updated_at: raised_at,
-        region: contact.map(|c| c.region().clone()),
+        region: contact.map(|c| c.region()),
         name: contact.and_then(|c| c.name().map(String::from)),
         phone: contact.and_then(|c| c.phone().map(String::from)),
-        address: contact.and_then(|c| c.address().cloned()),
+        address: contact.and_then(|c| c.address()),
         reason,
         evidence,
         superseded_by: None,

@@ -1,6 +1,11 @@
 //! The tube operator (key: tube id). Joins a tube's manifest, result and
 //! receipt; decides the tube when manifest and result are both there; owns
 //! the tube's own alerts (`orphan_result`, `lab_overdue`, `result_missing`).
+//!
+//! A tube keeps its manifest, result and receipt packed
+//! (`tube_state.rs`) until retention forgets it: a corrected result
+//! re-decides the tube, and the household directory's contacts point into
+//! its manifest.
 
 use std::sync::Arc;
 
@@ -12,26 +17,15 @@ use pooltrace_model::{
 };
 
 use super::{new_alert, resolved, Outbox};
-use crate::alert_book::AlertBook;
 use crate::config::minutes;
+use crate::contact::household_key;
 use crate::msg::{BatchPool, Contact, Msg, Observation};
+use crate::packed::{to_region, PackedManifest};
+use crate::packed_result::{PackedReceipt, PackedResult};
+
+use super::tube_state::TubeState;
 use crate::timers::TimerKind;
 use crate::{Disposition, Effect, EngineConfig, Rejection};
-
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct TubeState {
-    manifest: Option<Arc<Manifest>>,
-    result: Option<LabResult>,
-    receipt: Option<Receipt>,
-    /// Decisions emitted so far (a correction adds one).
-    revision: u32,
-    orphan_at: Option<Timestamp>,
-    overdue_at: Option<Timestamp>,
-    missing_at: Option<Timestamp>,
-    book: AlertBook,
-    /// Latest event time about this tube (for retention).
-    last_at: i64,
-}
 
 /// What applying a record did; a rejected record is handed back.
 pub type Applied = Result<Disposition, Box<(Rejection, Record)>>;
@@ -89,8 +83,9 @@ impl TubeOp {
         }
         let st = self.tubes.entry(m.tube_id.clone()).or_default();
         st.last_at = st.last_at.max(m.collected_at.millis());
+        let packed = PackedManifest::pack(&m);
         if let Some(existing) = &st.manifest {
-            return if **existing == m {
+            return if **existing == packed {
                 Ok(Disposition::Duplicate)
             } else {
                 let tube_id = m.tube_id.clone();
@@ -100,13 +95,13 @@ impl TubeOp {
                 )))
             };
         }
-        let m = Arc::new(m);
-        for i in 0..m.members.len() {
-            let contact = Contact::of(&m, i);
-            if let Some(household) = contact.household_key() {
+        let packed = Arc::new(packed);
+        for (at, member) in packed.members().zip(&m.members) {
+            if let Some(a) = &member.address {
+                let address = [&a.compound, &a.building, &a.unit, &a.room].map(|s| s.as_str());
                 ob.msgs.push_back(Msg::Resident {
-                    household,
-                    contact,
+                    household: household_key(region_parts(&m), address),
+                    contact: Contact::in_packed(&packed, at),
                     seen_at: m.collected_at,
                 });
             }
@@ -116,9 +111,9 @@ impl TubeOp {
             ob.timers.set(due, TimerKind::ResultMissing, &m.tube_id);
         }
         let now = m.collected_at;
-        st.manifest = Some(m);
-        if st.result.is_some() {
-            decide(st, cfg, ob, now);
+        st.manifest = Some(packed);
+        if let Some(r) = st.result.as_ref().and_then(|r| r.unpack().ok()) {
+            decide(st, &r, cfg, ob, now);
         }
         reconcile_alerts(st, now, ob);
         Ok(Disposition::Processed)
@@ -164,7 +159,8 @@ impl TubeOp {
     pub fn on_result(&mut self, r: LabResult, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
         let st = self.tubes.entry(r.tube_id.clone()).or_default();
         st.last_at = st.last_at.max(r.reported_at.millis());
-        if let Some(cur) = &st.result {
+        if let Some(cur) = st.result.as_ref().and_then(|c| c.unpack().ok()) {
+            let cur = &cur;
             if *cur == r {
                 return Ok(Disposition::Duplicate);
             }
@@ -194,9 +190,9 @@ impl TubeOp {
             ob.timers.set(due, TimerKind::Orphan, &r.tube_id);
         }
         let now = r.reported_at;
-        st.result = Some(r);
+        st.result = Some(PackedResult::pack(&r));
         if st.manifest.is_some() {
-            decide(st, cfg, ob, now);
+            decide(st, &r, cfg, ob, now);
         }
         reconcile_alerts(st, now, ob);
         Ok(Disposition::Processed)
@@ -206,8 +202,8 @@ impl TubeOp {
     pub fn on_receipt(&mut self, r: Receipt, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
         let st = self.tubes.entry(r.tube_id.clone()).or_default();
         st.last_at = st.last_at.max(r.received_at.millis());
-        match &st.receipt {
-            Some(existing) if *existing == r => return Ok(Disposition::Duplicate),
+        match st.receipt.as_ref().and_then(|rc| rc.unpack().ok()) {
+            Some(existing) if existing == r => return Ok(Disposition::Duplicate),
             // A re-scan: the first receipt stands (the lab had the tube from then).
             Some(existing) if existing.received_at.millis() <= r.received_at.millis() => {
                 return Ok(Disposition::Stale)
@@ -218,7 +214,7 @@ impl TubeOp {
             let due = r.received_at.millis() + minutes(cfg.deadlines.lab_overdue_after_min);
             ob.timers.set(due, TimerKind::LabOverdue, &r.tube_id);
         }
-        st.receipt = Some(r);
+        st.receipt = Some(PackedReceipt::pack(&r));
         Ok(Disposition::Processed)
     }
 
@@ -235,30 +231,35 @@ impl TubeOp {
         };
         let d = &cfg.deadlines;
         let fired_at = match kind {
-            TimerKind::Orphan => match (&st.manifest, &st.result, st.orphan_at) {
+            TimerKind::Orphan => match (&st.manifest, &st.result, st.orphan_at()) {
                 (None, Some(r), None) => {
-                    let at = r
-                        .reported_at
-                        .plus_millis(minutes(d.orphan_result_after_min));
-                    st.orphan_at = Some(at);
+                    let Ok(reported_at) = r.reported_at() else {
+                        return;
+                    };
+                    let at = reported_at.plus_millis(minutes(d.orphan_result_after_min));
+                    st.alerts_mut().orphan_at = Some(at);
                     at
                 }
                 _ => return,
             },
-            TimerKind::LabOverdue => match (&st.result, &st.receipt, st.overdue_at) {
+            TimerKind::LabOverdue => match (&st.result, &st.receipt, st.overdue_at()) {
                 (None, Some(rc), None) => {
-                    let at = rc.received_at.plus_millis(minutes(d.lab_overdue_after_min));
-                    st.overdue_at = Some(at);
+                    let Ok(received_at) = rc.received_at() else {
+                        return;
+                    };
+                    let at = received_at.plus_millis(minutes(d.lab_overdue_after_min));
+                    st.alerts_mut().overdue_at = Some(at);
                     at
                 }
                 _ => return,
             },
-            TimerKind::ResultMissing => match (&st.result, &st.manifest, st.missing_at) {
+            TimerKind::ResultMissing => match (&st.result, &st.manifest, st.missing_at()) {
                 (None, Some(m), None) => {
+                    let Ok(m) = m.view() else { return };
                     let at = m
                         .collected_at
                         .plus_millis(minutes(d.result_missing_after_min));
-                    st.missing_at = Some(at);
+                    st.alerts_mut().missing_at = Some(at);
                     at
                 }
                 _ => return,
@@ -271,42 +272,47 @@ impl TubeOp {
 
 /// Manifest and result are both present: emit the decision and tell the
 /// members' person operators and, for pools, the pool operator.
-fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestamp) {
-    let (Some(m), Some(r)) = (&st.manifest, &st.result) else {
+fn decide(st: &mut TubeState, r: &LabResult, cfg: &EngineConfig, ob: &mut Outbox, now: Timestamp) {
+    let Some(packed) = &st.manifest else {
+        return;
+    };
+    // Never fails: the bytes were packed by `on_manifest`.
+    let Ok(m) = packed.view() else {
         return;
     };
     st.revision += 1;
+    let region = to_region(m.region);
     let interpretation = cfg.ct_rules.interpret(r);
     let received_at = r
         .received_at
-        .or(st.receipt.as_ref().map(|rc| rc.received_at));
+        .or(st.receipt.as_ref().and_then(|rc| rc.received_at().ok()));
     ob.effects.push(Effect::TubeResult(TubeResultRow {
-        tube_id: m.tube_id.clone(),
+        tube_id: m.tube_id.to_string(),
         tube_kind: m.kind,
         revision: st.revision,
         interpretation,
-        member_count: m.members.len() as u32,
+        member_count: m.member_count as u32,
         lab_id: r.lab_id.clone(),
         kit: r.kit.clone(),
         ct: r.ct,
         corrected: r.status == ResultStatus::Corrected,
-        site_id: m.site_id.clone(),
-        region: m.region.clone(),
+        site_id: m.site_id.to_string(),
+        region: region.clone(),
         collected_at: m.collected_at,
         received_at,
         reported_at: r.reported_at,
-        retest_of: m.retest_of.clone(),
-        batch_id: m.batch_id.clone(),
+        retest_of: m.retest_of.map(String::from),
+        batch_id: m.batch_id.map(String::from),
     }));
     let obs = Arc::new(Observation {
-        tube_id: m.tube_id.as_str().into(),
-        region: Arc::new(m.region.clone()),
+        tube_id: m.tube_id.into(),
+        region: Arc::new(region.clone()),
         tube_kind: m.kind,
         revision: st.revision,
         interpretation,
         collected_at: m.collected_at,
         reported_at: r.reported_at,
-        retest_of: m.retest_of.as_deref().map(Arc::from),
+        retest_of: m.retest_of.map(Arc::from),
         ct: r.ct,
         lab_id: r.lab_id.clone(),
         kit: r.kit.clone(),
@@ -314,16 +320,18 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
         batch: None,
         decoded: None,
     });
-    if let (Some(batch_id), Some(design), Some(pool_index)) = (&m.batch_id, &m.design, m.pool_index)
-    {
+    if let (Some(batch_id), Some(design), Some(pool_index)) = (m.batch_id, m.design, m.pool_index) {
         // A pool of a non-adaptive batch is not a Dorfman pool: only the
-        // batch decoder speaks for its members.
+        // batch decoder speaks for its members (it gets the whole manifest).
+        let Ok(manifest) = packed.unpack() else {
+            return;
+        };
         ob.msgs.push_back(Msg::BatchPool {
             pool: Box::new(BatchPool {
-                batch_id: batch_id.clone(),
-                design: design.clone(),
+                batch_id: batch_id.to_string(),
+                design: design.to_string(),
                 pool_index,
-                manifest: Arc::clone(m),
+                manifest: Arc::new(manifest),
                 interpretation,
                 ct: r.ct,
                 lab_id: r.lab_id.clone(),
@@ -334,9 +342,9 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
         });
         return;
     }
-    for i in 0..m.members.len() {
+    for at in packed.members() {
         ob.msgs.push_back(Msg::Observed {
-            contact: Contact::of(m, i),
+            contact: Contact::in_packed(packed, at),
             obs: Arc::clone(&obs),
             at: now,
         });
@@ -344,10 +352,13 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
     if m.kind != TubeKind::Single {
         use pooltrace_model::Interpretation::{Inconclusive, Positive};
         ob.msgs.push_back(Msg::PoolDecided {
-            pool_tube_id: m.tube_id.clone(),
-            members: m.members.iter().map(|p| p.person_id.to_string()).collect(),
+            pool_tube_id: m.tube_id.to_string(),
+            members: packed
+                .members()
+                .map(|at| packed.person_id_at(at).unwrap_or_default().to_string())
+                .collect(),
             flagged: matches!(interpretation, Positive | Inconclusive),
-            region: m.region.clone(),
+            region,
             at: now,
         });
     }
@@ -356,28 +367,31 @@ fn decide(st: &mut TubeState, cfg: &EngineConfig, ob: &mut Outbox, now: Timestam
 /// The tube's own alerts: each exists once its timer fired, and is resolved
 /// once what it waited for arrived.
 fn reconcile_alerts(st: &mut TubeState, now: Timestamp, ob: &mut Outbox) {
-    if st.orphan_at.is_none() && st.overdue_at.is_none() && st.missing_at.is_none() {
+    let Some(alerts) = st.alerts.as_deref_mut() else {
+        return;
+    };
+    if alerts.orphan_at.is_none() && alerts.overdue_at.is_none() && alerts.missing_at.is_none() {
         return;
     }
-    let tube_id = st
-        .manifest
-        .as_ref()
-        .map(|m| m.tube_id.clone())
-        .or_else(|| st.result.as_ref().map(|r| r.tube_id.clone()))
-        .or_else(|| st.receipt.as_ref().map(|r| r.tube_id.clone()))
+    let manifest = st.manifest.as_ref().and_then(|m| m.view().ok());
+    let result = st.result.as_ref().and_then(|r| r.unpack().ok());
+    let receipt = st.receipt.as_ref().and_then(|r| r.unpack().ok());
+    let tube_id = manifest
+        .map(|m| m.tube_id.to_string())
+        .or_else(|| result.as_ref().map(|r| r.tube_id.clone()))
+        .or_else(|| receipt.as_ref().map(|r| r.tube_id.clone()))
         .unwrap_or_default();
-    let region = st.manifest.as_ref().map(|m| m.region.clone());
+    let region = manifest.map(|m| to_region(m.region));
     let mut desired = Vec::new();
     let evidence = Evidence {
-        tube_kind: st.manifest.as_ref().map(|m| m.kind),
-        lab_id: st
-            .result
+        tube_kind: manifest.map(|m| m.kind),
+        lab_id: result
             .as_ref()
             .map(|r| r.lab_id.clone())
-            .or_else(|| st.receipt.as_ref().map(|r| r.lab_id.clone())),
-        collected_at: st.manifest.as_ref().map(|m| m.collected_at),
-        received_at: st.receipt.as_ref().map(|r| r.received_at),
-        reported_at: st.result.as_ref().map(|r| r.reported_at),
+            .or_else(|| receipt.as_ref().map(|r| r.lab_id.clone())),
+        collected_at: manifest.map(|m| m.collected_at),
+        received_at: receipt.as_ref().map(|r| r.received_at),
+        reported_at: result.as_ref().map(|r| r.reported_at),
         ..Evidence::default()
     };
     let tube_alert = |kind, at: Timestamp, reason: String| {
@@ -385,13 +399,13 @@ fn reconcile_alerts(st: &mut TubeState, now: Timestamp, ob: &mut Outbox) {
         a.region = region.clone();
         a
     };
-    if let Some(at) = st.orphan_at {
+    if let Some(at) = alerts.orphan_at {
         let a = tube_alert(
             AlertKind::OrphanResult,
             at,
             format!("Result for tube {tube_id} has no manifest: nobody can be told their result until the sampling point sends it."),
         );
-        desired.push(match &st.manifest {
+        desired.push(match manifest {
             Some(m) => resolved(
                 a,
                 format!("manifest arrived (collected {})", m.collected_at),
@@ -399,28 +413,34 @@ fn reconcile_alerts(st: &mut TubeState, now: Timestamp, ob: &mut Outbox) {
             None => a,
         });
     }
-    if let Some(at) = st.overdue_at {
+    if let Some(at) = alerts.overdue_at {
         let a = tube_alert(
             AlertKind::LabOverdue,
             at,
             format!("Tube {tube_id} was received by the lab and has no result after the reporting deadline."),
         );
-        desired.push(match &st.result {
+        desired.push(match &result {
             Some(r) => resolved(a, format!("result reported at {}", r.reported_at)),
             None => a,
         });
     }
-    if let Some(at) = st.missing_at {
+    if let Some(at) = alerts.missing_at {
         let a = tube_alert(
             AlertKind::ResultMissing,
             at,
             format!("Tube {tube_id} has no result long after collection: find the tube or resample its members."),
         );
-        desired.push(match &st.result {
+        desired.push(match &result {
             Some(r) => resolved(a, format!("result reported at {}", r.reported_at)),
             None => a,
         });
     }
-    st.book
+    alerts
+        .book
         .reconcile(desired, now, "no longer warranted", ob.effects);
+}
+
+/// District, street and community of a manifest.
+fn region_parts(m: &Manifest) -> [&str; 3] {
+    [&m.region.district, &m.region.street, &m.region.community]
 }

@@ -1,0 +1,215 @@
+//! [`Contact`]: a person's contact details as last seen in a manifest.
+
+use std::sync::Arc;
+
+use pooltrace_model::{Address, Manifest, Member, Region};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::packed::{to_address, to_region, MemberView, PackedManifest};
+
+/// A person's contact details as last seen in a manifest: what a tracing
+/// team needs to find them. A handle on one member of the shared packed
+/// manifest ([`PackedManifest`]): passing a contact between operators copies
+/// nothing, and the household directory holding one costs a pointer and an
+/// offset. The details are read from the packed bytes when asked for
+/// (routing reads the person id; names, phones and addresses are read only
+/// to build an alert).
+///
+/// Serialized (snapshots, the repartition topic), it is just the member and
+/// the region; deserialized, a one-member packed manifest (see its
+/// `Deserialize`).
+#[derive(Clone)]
+pub struct Contact {
+    packed: Arc<PackedManifest>,
+    /// Byte offset of the member's record in `packed`.
+    at: u32,
+}
+
+/// A household: a hash of region + address down to the room (128 bits of
+/// XXH3, stable across runs and machines).
+pub type HouseholdKey = u128;
+
+impl PartialEq for Contact {
+    /// Same member (every field) and same region: the packed encoding is
+    /// canonical, so this compares bytes.
+    fn eq(&self, other: &Self) -> bool {
+        same_details(self.parts(), other.parts())
+    }
+}
+
+impl std::fmt::Debug for Contact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Contact")
+            .field("member", &self.view())
+            .field("region", &self.packed.region())
+            .finish()
+    }
+}
+
+impl Contact {
+    /// Member `member` of `manifest` (callers pass an index that exists),
+    /// packed alone with the region.
+    pub fn of(manifest: &Manifest, member: usize) -> Self {
+        debug_assert!(member < manifest.members.len());
+        let packed = match manifest.members.get(member) {
+            Some(m) => PackedManifest::pack_contact(m, &manifest.region),
+            None => PackedManifest::pack_contact(&nobody(), &manifest.region),
+        };
+        Contact {
+            at: first_member(&packed),
+            packed: Arc::new(packed),
+        }
+    }
+
+    /// The member whose record starts at byte `at` of `packed` (an offset
+    /// from [`PackedManifest::members`]).
+    pub fn in_packed(packed: &Arc<PackedManifest>, at: usize) -> Self {
+        Contact {
+            packed: Arc::clone(packed),
+            at: u32::try_from(at).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The shared packed manifest and the member's byte offset in it (for
+    /// holders that store the two apart, see the household directory).
+    pub(crate) fn into_parts(self) -> (Arc<PackedManifest>, u32) {
+        (self.packed, self.at)
+    }
+
+    /// The shared packed manifest and the member's byte offset, borrowed.
+    pub(crate) fn parts(&self) -> (&PackedManifest, u32) {
+        (&self.packed, self.at)
+    }
+
+    /// The contact [`Contact::into_parts`] took apart.
+    pub(crate) fn from_parts(packed: Arc<PackedManifest>, at: u32) -> Self {
+        Contact { packed, at }
+    }
+
+    fn at(&self) -> usize {
+        self.at as usize
+    }
+
+    /// The member, read in place (`None` only if the packed bytes were
+    /// damaged, which [`PackedManifest::pack`] never does).
+    fn view(&self) -> Option<MemberView<'_>> {
+        self.packed.member_at(self.at()).ok()
+    }
+
+    /// The member's entry in the manifest.
+    pub fn member(&self) -> Member {
+        self.view().map_or_else(nobody, |m| m.to_member())
+    }
+
+    pub fn person_id(&self) -> &str {
+        self.packed.person_id_at(self.at()).unwrap_or_default()
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.view()?.name
+    }
+
+    pub fn phone(&self) -> Option<&str> {
+        self.view()?.phone
+    }
+
+    pub fn address(&self) -> Option<Address> {
+        self.view()?.address.map(to_address)
+    }
+
+    pub fn region(&self) -> Region {
+        to_region(self.packed.region().unwrap_or_default())
+    }
+
+    /// The household this person lives in: region + full address down to the
+    /// room. `None` without an address.
+    pub fn household_key(&self) -> Option<HouseholdKey> {
+        let address = self.view()?.address?;
+        Some(household_key(self.packed.region().ok()?, address))
+    }
+}
+
+/// The household key of a region (district, street, community) and an
+/// address (compound, building, unit, room).
+pub fn household_key<S: AsRef<[u8]>>(region: [S; 3], address: [S; 4]) -> HouseholdKey {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for part in region.into_iter().chain(address) {
+        h.update(part.as_ref());
+        h.update(&[0x1f]);
+    }
+    h.digest128()
+}
+
+/// Same person id, for two contacts given as [`Contact::parts`] (compares
+/// bytes: no UTF-8 check).
+pub(crate) fn same_person(a: (&PackedManifest, u32), b: (&PackedManifest, u32)) -> bool {
+    a.0.person_id_bytes_at(a.1 as usize) == b.0.person_id_bytes_at(b.1 as usize)
+}
+
+/// Same member (every field) and same region, for two contacts given as
+/// [`Contact::parts`]: the packed encoding is canonical, so this compares bytes.
+pub(crate) fn same_details(a: (&PackedManifest, u32), b: (&PackedManifest, u32)) -> bool {
+    a.0.member_bytes(a.1 as usize) == b.0.member_bytes(b.1 as usize)
+        && a.0.region_bytes() == b.0.region_bytes()
+}
+
+/// A member with an empty person id and no details (what a contact made
+/// from a bad index, or read from damaged bytes, answers).
+fn nobody() -> Member {
+    Member {
+        person_id: Default::default(),
+        id_type: Default::default(),
+        name: None,
+        phone: None,
+        address: None,
+    }
+}
+
+fn first_member(packed: &PackedManifest) -> u32 {
+    packed.view().map_or(u32::MAX, |v| {
+        u32::try_from(v.first_member).unwrap_or(u32::MAX)
+    })
+}
+
+/// On the wire (snapshots, the repartition topic) a contact is only what its
+/// methods read: the member and the manifest's region, not the whole manifest.
+#[derive(Serialize)]
+struct ContactRef<'a> {
+    member: &'a Member,
+    region: &'a Region,
+}
+
+#[derive(Deserialize)]
+struct ContactOwned {
+    member: Member,
+    region: Region,
+}
+
+impl Serialize for Contact {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let view = self
+            .view()
+            .ok_or_else(|| serde::ser::Error::custom("contact: damaged packed manifest"))?;
+        let region = self.packed.region().map_err(serde::ser::Error::custom)?;
+        ContactRef {
+            member: &view.to_member(),
+            region: &to_region(region),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Contact {
+    /// Packs the member alone with the region (see
+    /// [`PackedManifest::pack_contact`]). Every [`Contact`] method reads only
+    /// the member and the region, so they (and `==`, and
+    /// [`Contact::household_key`]) answer exactly as before the round trip.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let ContactOwned { member, region } = ContactOwned::deserialize(d)?;
+        let packed = PackedManifest::pack_contact(&member, &region);
+        Ok(Contact {
+            at: first_member(&packed),
+            packed: Arc::new(packed),
+        })
+    }
+}

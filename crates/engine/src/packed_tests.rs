@@ -1,0 +1,207 @@
+use super::*;
+
+fn member(id: &str) -> Member {
+    Member {
+        person_id: id.into(),
+        id_type: IdType::ResidentId,
+        name: None,
+        phone: None,
+        address: None,
+    }
+}
+
+fn full(i: usize) -> Member {
+    Member {
+        person_id: format!("11010519491231{i:04}").into(),
+        id_type: match i % 3 {
+            0 => IdType::ResidentId,
+            1 => IdType::Passport,
+            _ => IdType::Other,
+        },
+        name: Some(format!("李伟 {i} — a name longer than twenty-four bytes").into()),
+        phone: Some(format!("1590000{i:04}").into()),
+        address: Some(Address {
+            compound: "阳光花园 Garden of the very long compound name".into(),
+            building: format!("{}", i % 7).into(),
+            unit: "2".into(),
+            room: format!("{}", 300 + i).into(),
+        }),
+    }
+}
+
+fn manifest(members: Vec<Member>) -> Manifest {
+    Manifest {
+        tube_id: "P-0001".into(),
+        kind: TubeKind::Pool,
+        collected_at: Timestamp::from_millis(1_652_140_800_250, 8 * 3600),
+        site_id: "SITE-1".into(),
+        region: Region {
+            district: "朝阳区".into(),
+            street: "Nanhu".into(),
+            community: "Yuanyi".into(),
+        },
+        members,
+        retest_of: None,
+        batch_id: None,
+        design: None,
+        pool_index: None,
+    }
+}
+
+fn round_trip(m: &Manifest) -> PackedManifest {
+    let p = PackedManifest::pack(m);
+    assert_eq!(p.unpack().as_ref(), Ok(m));
+    p
+}
+
+#[test]
+fn every_field_round_trips() {
+    let mut m = manifest((0..20).map(full).collect());
+    m.retest_of = Some("P-0000".into());
+    m.batch_id = Some("B1".into());
+    m.design = Some("array-8x12".into());
+    m.pool_index = Some(u32::MAX);
+    let p = round_trip(&m);
+    let v = p.view().unwrap();
+    assert_eq!(v.tube_id, "P-0001");
+    assert_eq!(v.kind, TubeKind::Pool);
+    assert_eq!(v.collected_at, m.collected_at);
+    assert_eq!(v.site_id, "SITE-1");
+    assert_eq!(v.retest_of, Some("P-0000"));
+    assert_eq!(v.batch_id, Some("B1"));
+    assert_eq!(v.design, Some("array-8x12"));
+    assert_eq!(v.pool_index, Some(u32::MAX));
+    assert_eq!(v.region, ["朝阳区", "Nanhu", "Yuanyi"]);
+    assert_eq!(v.member_count, 20);
+    let members: Vec<Member> = p
+        .members()
+        .map(|at| p.member_at(at).unwrap().to_member())
+        .collect();
+    assert_eq!(members, m.members);
+    for at in p.members() {
+        let v = p.member_at(at).unwrap();
+        assert_eq!(p.person_id_at(at), Ok(v.person_id));
+        assert_eq!(p.person_id_bytes_at(at), Ok(v.person_id.as_bytes()));
+        assert_eq!(p.member_end(at), Ok(v.end));
+    }
+}
+
+#[test]
+fn absent_optionals_round_trip() {
+    for kind in [TubeKind::Single, TubeKind::Household, TubeKind::Pool] {
+        let mut m = manifest(vec![member("E12345678")]);
+        m.kind = kind;
+        m.pool_index = None;
+        let p = round_trip(&m);
+        let v = p.view().unwrap();
+        assert_eq!(
+            (v.retest_of, v.batch_id, v.design, v.pool_index),
+            (None, None, None, None)
+        );
+        let only = p.member_at(p.members().next().unwrap()).unwrap();
+        assert_eq!((only.name, only.phone, only.address), (None, None, None));
+    }
+    // Each optional alone, and a member with some details only.
+    let mut m = manifest(vec![Member {
+        phone: Some("15900000001".into()),
+        ..member("E1")
+    }]);
+    m.pool_index = Some(0);
+    m.batch_id = Some("B".into());
+    round_trip(&m);
+    m.collected_at = Timestamp::from_millis(-1, -5 * 3600);
+    m.members[0].name = Some(String::new().into());
+    round_trip(&m);
+    // No members at all, and empty strings everywhere.
+    let mut m = manifest(vec![]);
+    m.tube_id = String::new();
+    m.region.street = String::new();
+    round_trip(&m);
+}
+
+#[test]
+fn long_strings_take_multi_byte_lengths() {
+    let long = "长".repeat(100); // 300 bytes: a two-byte length
+    let mut m = manifest(vec![Member {
+        name: Some(long.as_str().into()),
+        ..member("X")
+    }]);
+    m.site_id = "s".repeat(20_000); // a three-byte length
+    let p = round_trip(&m);
+    let only = p.member_at(p.members().next().unwrap()).unwrap();
+    assert_eq!(only.name, Some(long.as_str()));
+}
+
+#[test]
+fn equal_values_pack_to_equal_bytes() {
+    let a = PackedManifest::pack(&manifest((0..3).map(full).collect()));
+    let b = PackedManifest::pack(&manifest((0..3).map(full).collect()));
+    assert_eq!(a, b);
+    let mut changed = manifest((0..3).map(full).collect());
+    changed.members[2].phone = None;
+    let c = PackedManifest::pack(&changed);
+    assert_ne!(a, c);
+    let at = |p: &PackedManifest, i| p.members().nth(i).unwrap();
+    assert_eq!(a.member_bytes(at(&a, 1)), c.member_bytes(at(&c, 1)));
+    assert_ne!(a.member_bytes(at(&a, 2)), c.member_bytes(at(&c, 2)));
+    assert_eq!(a.region_bytes(), c.region_bytes());
+}
+
+#[test]
+fn a_contact_packs_its_member_and_region_only() {
+    let m = manifest((0..20).map(full).collect());
+    let p = PackedManifest::pack_contact(&m.members[7], &m.region);
+    let v = p.view().unwrap();
+    assert_eq!((v.tube_id, v.site_id, v.kind), ("", "", TubeKind::Single));
+    assert_eq!(v.region, ["朝阳区", "Nanhu", "Yuanyi"]);
+    let only: Vec<Member> = p
+        .members()
+        .map(|at| p.member_at(at).unwrap().to_member())
+        .collect();
+    assert_eq!(only, vec![m.members[7].clone()]);
+    assert!(p.as_bytes().len() < PackedManifest::pack(&m).as_bytes().len() / 10);
+}
+
+#[test]
+fn damaged_bytes_are_errors_not_panics() {
+    let p = PackedManifest::pack(&manifest((0..3).map(full).collect()));
+    let bytes = p.as_bytes();
+    for len in 0..bytes.len() {
+        let cut = PackedManifest(bytes[..len].into());
+        assert!(cut.unpack().is_err(), "cut at {len}");
+        let _ = cut.members().count();
+    }
+    let mut bad = bytes.to_vec();
+    bad[KIND_AT] = 9;
+    assert!(matches!(
+        PackedManifest(bad.into()).view(),
+        Err(PackError::BadTag { what: "kind", .. })
+    ));
+    let first = p.view().unwrap().first_member;
+    let mut bad = bytes.to_vec();
+    bad[first] = ID_TYPE;
+    assert!(matches!(
+        PackedManifest(bad.into()).member_at(first),
+        Err(PackError::BadTag { what: "member", .. })
+    ));
+    let mut bad = bytes.to_vec();
+    bad[first + 2] = 0xff; // inside the first person id
+    assert!(matches!(
+        PackedManifest(bad.into()).unpack(),
+        Err(PackError::Utf8 { .. })
+    ));
+}
+
+#[test]
+fn serde_form_is_the_manifest() {
+    let mut m = manifest((0..4).map(full).collect());
+    m.members.push(member("E2"));
+    let p = PackedManifest::pack(&m);
+    assert_eq!(
+        rmp_serde::to_vec_named(&p).unwrap(),
+        rmp_serde::to_vec_named(&m).unwrap()
+    );
+    let back: PackedManifest =
+        rmp_serde::from_slice(&rmp_serde::to_vec_named(&m).unwrap()).unwrap();
+    assert_eq!(back, p);
+}
