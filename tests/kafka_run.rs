@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pooltrace_kafka::rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use pooltrace_kafka::rdkafka::ClientConfig;
@@ -115,20 +115,42 @@ fn two_instances_share_the_partitions_and_agree_with_one() {
     let expected = city.file_mode_alerts();
     let dir = tempfile::tempdir().unwrap();
     let (d, topics) = deployment(&broker, dir.path(), "scale", 4);
-    city.produce(&broker, &d.config);
     let a = d.start("a");
     let b = d.start("b");
+    // Both in the group before the city comes (the work takes about a
+    // second: a late joiner would find it done).
+    let logs = [&a.log, &b.log];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !logs
+        .iter()
+        .all(|log| std::fs::read_to_string(log).is_ok_and(|t| t.contains("partition opened")))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "both instances hold partitions within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    city.produce(&broker, &d.config);
     let got = wait_for_alerts(&broker, &topics, &expected, SETTLE);
+    let logs = [a.log.clone(), b.log.clone()];
     a.stop();
     b.stop();
     assert_same_alerts(&expected, &got);
-    // Both took part: each wrote Parquet for the partitions it held.
-    let logs = [dir.path().join("out.a.log"), dir.path().join("out.b.log")];
+    // Both did part of the work: each checkpointed a partition that had
+    // processed input records.
     for log in logs {
         let text = std::fs::read_to_string(&log).unwrap();
+        let worked = text.lines().any(|l| {
+            l.split("TaskCounts { inputs: ")
+                .nth(1)
+                .and_then(|r| r.split(',').next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|n| n > 0)
+        });
         assert!(
-            text.contains("partition opened"),
-            "{} held no partition: {text}",
+            worked,
+            "{} processed no input record: {text}",
             log.display()
         );
     }

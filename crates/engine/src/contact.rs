@@ -171,8 +171,11 @@ fn first_member(packed: &PackedManifest) -> u32 {
     })
 }
 
-/// On the wire (snapshots, the repartition topic) a contact is only what its
-/// methods read: the member and the manifest's region, not the whole manifest.
+/// On the wire a contact is only what its methods read: the member and the
+/// manifest's region, not the whole manifest. In human-readable formats as
+/// a `Member` and a `Region`; in binary ones (snapshots, the repartition
+/// topic) as their packed bytes (two MessagePack `bin`s), checked when
+/// read back.
 #[derive(Serialize)]
 struct ContactRef<'a> {
     member: &'a Member,
@@ -185,12 +188,37 @@ struct ContactOwned {
     region: Region,
 }
 
+/// A byte string as MessagePack `bin` (serde writes `&[u8]` as a sequence).
+struct Bin<'a>(&'a [u8]);
+
+impl Serialize for Bin<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0)
+    }
+}
+
+struct BinOwned(Vec<u8>);
+
+impl<'de> Deserialize<'de> for BinOwned {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_bytes(crate::packed::BytesVisitor)
+            .map(BinOwned)
+    }
+}
+
 impl Serialize for Contact {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let damaged =
+            |e: crate::packed::PackError| serde::ser::Error::custom(format!("contact: {e}"));
+        if !s.is_human_readable() {
+            let region = self.packed.region_bytes().map_err(damaged)?;
+            let member = self.packed.member_bytes(self.at()).map_err(damaged)?;
+            return (Bin(region), Bin(member)).serialize(s);
+        }
         let view = self
             .view()
             .ok_or_else(|| serde::ser::Error::custom("contact: damaged packed manifest"))?;
-        let region = self.packed.region().map_err(serde::ser::Error::custom)?;
+        let region = self.packed.region().map_err(damaged)?;
         ContactRef {
             member: &view.to_member(),
             region: &to_region(region),
@@ -205,8 +233,14 @@ impl<'de> Deserialize<'de> for Contact {
     /// the member and the region, so they (and `==`, and
     /// [`Contact::household_key`]) answer exactly as before the round trip.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let ContactOwned { member, region } = ContactOwned::deserialize(d)?;
-        let packed = PackedManifest::pack_contact(&member, &region);
+        let packed = if d.is_human_readable() {
+            let ContactOwned { member, region } = ContactOwned::deserialize(d)?;
+            PackedManifest::pack_contact(&member, &region)
+        } else {
+            let (BinOwned(region), BinOwned(member)) = <(BinOwned, BinOwned)>::deserialize(d)?;
+            PackedManifest::contact_from_parts(&region, &member)
+                .map_err(|e| serde::de::Error::custom(format!("contact: {e}")))?
+        };
         Ok(Contact {
             at: first_member(&packed),
             packed: Arc::new(packed),

@@ -394,19 +394,133 @@ impl PackedManifest {
     }
 }
 
-/// In snapshots a packed manifest is the [`Manifest`] it packs: the same
-/// bytes as before manifests were packed (snapshot format 1 unchanged).
+impl PackedManifest {
+    /// Takes bytes read from outside (a snapshot, the repartition topic)
+    /// after checking that they are a well-formed packed manifest: every
+    /// offset, length, tag and string, nothing before or after. (Lengths
+    /// written longer than needed are not refused: only a damaged writer
+    /// makes them, and they cost a byte comparison a false "different".)
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, PackError> {
+        let p = PackedManifest(bytes.into_boxed_slice());
+        p.check()?;
+        Ok(p)
+    }
+
+    /// A one-member packed manifest (what [`PackedManifest::pack_contact`]
+    /// makes) from a region's and a member's packed bytes
+    /// ([`PackedManifest::region_bytes`], [`PackedManifest::member_bytes`]),
+    /// checked as [`PackedManifest::from_bytes`] does.
+    pub fn contact_from_parts(region: &[u8], member: &[u8]) -> Result<Self, PackError> {
+        let mut b = Vec::with_capacity(HEADER_LEN + 2 + region.len() + 1 + member.len());
+        b.extend_from_slice(&[0; HEADER_LEN]);
+        put_str(&mut b, "");
+        put_str(&mut b, "");
+        let region_at = offset(b.len());
+        b.extend_from_slice(region);
+        let members_at = offset(b.len());
+        put_len(&mut b, 1);
+        b.extend_from_slice(member);
+        b[0..4].copy_from_slice(&region_at.to_le_bytes());
+        b[4..8].copy_from_slice(&members_at.to_le_bytes());
+        PackedManifest::from_bytes(b)
+    }
+
+    fn check(&self) -> Result<(), PackError> {
+        let b = &*self.0;
+        let v = self.view()?;
+        let mut r = Reader { b, at: 0 };
+        let (region_at, members_at) = (r.u32()? as usize, r.u32()? as usize);
+        let flags = b.get(KIND_AT + 1).copied().unwrap_or_default();
+        if flags & !(RETEST_OF | BATCH_ID | DESIGN | POOL_INDEX) != 0 {
+            let at = KIND_AT + 1;
+            return Err(PackError::BadTag {
+                what: "flags",
+                tag: flags,
+                at,
+            });
+        }
+        // The header's strings end where the region starts, the region
+        // where the members start, the last member at the end.
+        let mut r = Reader { b, at: HEADER_LEN };
+        if flags & POOL_INDEX != 0 {
+            r.u32()?;
+        }
+        let optional = [RETEST_OF, BATCH_ID, DESIGN]
+            .iter()
+            .filter(|f| flags & **f != 0);
+        for _ in 0..2 + optional.count() {
+            r.str()?;
+        }
+        let mut region = Reader { b, at: region_at };
+        for _ in 0..3 {
+            region.str()?;
+        }
+        if r.at != region_at || region.at != members_at {
+            return Err(PackError::Truncated {
+                at: r.at.min(region.at),
+            });
+        }
+        let mut at = v.first_member;
+        for _ in 0..v.member_count {
+            let tag = b.get(at).copied().unwrap_or_default();
+            if tag & !(ID_TYPE | NAME | PHONE | ADDRESS) != 0 {
+                return Err(PackError::BadTag {
+                    what: "member",
+                    tag,
+                    at,
+                });
+            }
+            at = self.member_at(at)?.end;
+        }
+        if at != b.len() {
+            return Err(PackError::Truncated { at });
+        }
+        Ok(())
+    }
+}
+
+/// In binary formats (snapshots, the repartition topic) a packed manifest
+/// is its bytes (a MessagePack `bin`), checked when read back; in
+/// human-readable ones, the [`Manifest`] it packs.
 impl Serialize for PackedManifest {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.unpack()
-            .map_err(serde::ser::Error::custom)?
-            .serialize(s)
+        if s.is_human_readable() {
+            self.unpack()
+                .map_err(serde::ser::Error::custom)?
+                .serialize(s)
+        } else {
+            s.serialize_bytes(&self.0)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for PackedManifest {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(PackedManifest::pack(&Manifest::deserialize(d)?))
+        if d.is_human_readable() {
+            Ok(PackedManifest::pack(&Manifest::deserialize(d)?))
+        } else {
+            let bytes = d.deserialize_bytes(BytesVisitor)?;
+            PackedManifest::from_bytes(bytes).map_err(serde::de::Error::custom)
+        }
+    }
+}
+
+/// Reads a byte string (MessagePack `bin`) into a vector.
+pub(crate) struct BytesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for BytesVisitor {
+    type Value = Vec<u8>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a byte string")
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+        Ok(v.to_vec())
+    }
+
+    fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+        Ok(v)
     }
 }
 

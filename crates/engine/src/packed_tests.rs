@@ -193,15 +193,83 @@ fn damaged_bytes_are_errors_not_panics() {
 }
 
 #[test]
-fn serde_form_is_the_manifest() {
+fn serde_form_is_the_bytes_in_binary_and_the_manifest_in_json() {
     let mut m = manifest((0..4).map(full).collect());
     m.members.push(member("E2"));
     let p = PackedManifest::pack(&m);
-    assert_eq!(
-        rmp_serde::to_vec_named(&p).unwrap(),
-        rmp_serde::to_vec_named(&m).unwrap()
+    let bin = rmp_serde::to_vec_named(&p).unwrap();
+    assert!(
+        bin.ends_with(p.as_bytes()),
+        "a MessagePack bin of the bytes"
     );
-    let back: PackedManifest =
-        rmp_serde::from_slice(&rmp_serde::to_vec_named(&m).unwrap()).unwrap();
+    assert!(bin.len() <= p.as_bytes().len() + 5);
+    let back: PackedManifest = rmp_serde::from_slice(&bin).unwrap();
     assert_eq!(back, p);
+    assert_eq!(
+        serde_json::to_value(&p).unwrap(),
+        serde_json::to_value(&m).unwrap()
+    );
+    let back: PackedManifest = serde_json::from_value(serde_json::to_value(&m).unwrap()).unwrap();
+    assert_eq!(back, p);
+}
+
+#[test]
+fn bytes_from_outside_are_checked() {
+    let p = PackedManifest::pack(&manifest((0..3).map(full).collect()));
+    let bytes = p.as_bytes();
+    assert_eq!(PackedManifest::from_bytes(bytes.to_vec()).unwrap(), p);
+    for len in 0..bytes.len() {
+        assert!(
+            PackedManifest::from_bytes(bytes[..len].to_vec()).is_err(),
+            "cut at {len}"
+        );
+    }
+    let mut longer = bytes.to_vec();
+    longer.push(0);
+    assert!(
+        PackedManifest::from_bytes(longer).is_err(),
+        "a byte after the end"
+    );
+    let first = p.view().unwrap().first_member;
+    let mut bad = bytes.to_vec();
+    bad[first] |= 0x40;
+    assert!(matches!(
+        PackedManifest::from_bytes(bad),
+        Err(PackError::BadTag { what: "member", .. })
+    ));
+    let mut bad = bytes.to_vec();
+    bad[KIND_AT + 1] = 0x20;
+    assert!(matches!(
+        PackedManifest::from_bytes(bad),
+        Err(PackError::BadTag { what: "flags", .. })
+    ));
+    let mut bad = bytes.to_vec();
+    bad[first + 2] = 0xff; // inside the first person id
+    assert!(matches!(
+        PackedManifest::from_bytes(bad),
+        Err(PackError::Utf8 { .. })
+    ));
+    // Region offset moved by one: the strings no longer meet.
+    let mut bad = bytes.to_vec();
+    let region_at = u32::from_le_bytes(bad[0..4].try_into().unwrap()) + 1;
+    bad[0..4].copy_from_slice(&region_at.to_le_bytes());
+    assert!(PackedManifest::from_bytes(bad).is_err());
+}
+
+#[test]
+fn a_contact_from_its_parts_is_the_packed_contact() {
+    let m = manifest((0..3).map(full).collect());
+    let p = PackedManifest::pack(&m);
+    for (i, at) in p.members().enumerate() {
+        let c = PackedManifest::contact_from_parts(
+            p.region_bytes().unwrap(),
+            p.member_bytes(at).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(c, PackedManifest::pack_contact(&m.members[i], &m.region));
+    }
+    let member = p.member_bytes(p.view().unwrap().first_member).unwrap();
+    let region = p.region_bytes().unwrap();
+    assert!(PackedManifest::contact_from_parts(&region[1..], member).is_err());
+    assert!(PackedManifest::contact_from_parts(region, &member[..member.len() - 1]).is_err());
 }

@@ -8,9 +8,12 @@
 //! 16-byte MessagePack `bin` and reads back exactly.
 //!
 //! Timestamps are (milliseconds, UTC offset in seconds) pairs here, not
-//! RFC 3339 text (see [`pooltrace_model::Timestamp`]'s serde impls).
+//! RFC 3339 text (see [`pooltrace_model::Timestamp`]'s serde impls), and
+//! packed manifests and contacts their packed bytes (see
+//! [`crate::packed`]): binary formats get the compact form, JSON the
+//! readable one.
 //!
-//! A snapshot is the version line `pooltrace-engine-snapshot/2\n`, then one
+//! A snapshot is the version line `pooltrace-engine-snapshot/3\n`, then one
 //! part per piece of state, in a fixed order: a one-byte name length, the
 //! name, the payload length (`u64`, little-endian) and the payload (one
 //! MessagePack value). The parts are `tubes`, `people`, `pools`,
@@ -35,13 +38,13 @@ use crate::msg::Msg;
 use crate::Engine;
 
 /// The snapshot format this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 2;
+pub const SNAPSHOT_VERSION: u32 = 3;
 
 /// What every snapshot starts with, before its version and a newline.
 const MAGIC: &[u8] = b"pooltrace-engine-snapshot/";
 
 /// The first byte of every encoded message: the message format version.
-pub const MSG_FORMAT: u8 = 2;
+pub const MSG_FORMAT: u8 = 3;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
