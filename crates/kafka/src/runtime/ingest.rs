@@ -4,9 +4,9 @@
 //! and original key. A record without a readable tube id and event time
 //! goes to the dead-letter topic with origin and reason here; the full
 //! validation happens once, in the partition's task, which dead-letters the
-//! rest the same way. Every
-//! few hundred records, and when a source runs dry, it tells every
-//! partition how far in event time the source has got (a tick).
+//! rest the same way. Every few hundred records or 50 ms of a busy source,
+//! and when a source runs dry, it tells every partition how far in event
+//! time the source has got (a tick).
 //!
 //! At least once: after a crash the ingest re-reads from its last committed
 //! offset; receivers drop what they already have by (source, offset).
@@ -27,6 +27,10 @@ use crate::produce::TICK_KEY;
 
 /// Records between two ticks of a busy source.
 const TICK_EVERY: u32 = 500;
+/// Longest time a busy source goes without a tick: records wait for every
+/// source's tick to pass their event time, so at a low rate this bounds
+/// that wait (500 records at 750 records/s would be 0.67 s).
+const TICK_AFTER: Duration = Duration::from_millis(50);
 
 /// One input partition being read.
 #[derive(Debug, Default)]
@@ -35,6 +39,8 @@ pub struct SourceState {
     pub next_offset: Option<i64>,
     max: Option<(i64, i32)>,
     since_tick: u32,
+    /// When the last tick went out.
+    last_tick: Option<Instant>,
     idle: bool,
     /// When the last record came (or the partition was assigned).
     last_seen: Option<Instant>,
@@ -111,7 +117,8 @@ impl Ingest {
             }
         }
         st.since_tick += 1;
-        if was_idle || st.since_tick >= TICK_EVERY {
+        let due = st.last_tick.is_none_or(|t| t.elapsed() >= TICK_AFTER);
+        if was_idle || st.since_tick >= TICK_EVERY || due {
             self.tick(source, partitions, out)?;
         }
         Ok(())
@@ -168,6 +175,7 @@ impl Ingest {
     fn tick(&mut self, source: Source, partitions: u32, out: &Outputs) -> Result<(), RuntimeError> {
         let st = self.sources.entry(source).or_default();
         st.since_tick = 0;
+        st.last_tick = Some(Instant::now());
         let env = Envelope::Tick {
             source,
             max_event_time: st.max,
