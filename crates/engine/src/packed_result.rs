@@ -197,7 +197,7 @@ impl PackedReceipt {
 }
 
 /// Debug, Serialize and Deserialize go through the unpacked value: in
-/// snapshots a packed result is the [`LabResult`] it packs (format 1 unchanged).
+/// snapshots a packed result is the [`LabResult`] it packs.
 macro_rules! as_unpacked {
     ($packed:ty, $plain:ty) => {
         impl std::fmt::Debug for $packed {

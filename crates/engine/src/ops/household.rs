@@ -23,7 +23,7 @@ use crate::packed::PackedManifest;
 /// One person seen at the address. Its [`Contact`] is stored apart (the
 /// packed manifest and the member's offset) so that the offset and the
 /// first sighting's UTC offset share a word: 40 bytes, not 48. In snapshots
-/// it is the same as before (see [`ResidentWire`]).
+/// it has the same fields as before (see [`ResidentWire`]).
 #[derive(Debug)]
 struct Resident {
     packed: Arc<PackedManifest>,

@@ -1,7 +1,8 @@
 //! What the tube operator keeps per tube: 64 bytes in the map, the manifest,
 //! result and receipt packed ([`crate::packed`], [`crate::packed_result`]),
 //! the tube's own alert timers and alerts boxed (almost every tube has none).
-//! In snapshots it is the same as before packing (see [`TubeStateRef`]).
+//! In snapshots it has the same fields as before packing (see
+//! [`TubeStateRef`]); the manifest is its packed bytes there.
 
 use std::sync::Arc;
 
@@ -55,7 +56,7 @@ impl TubeState {
 }
 
 /// A tube's state as snapshots have always written it (same fields, same
-/// order; the packed parts serialize as what they pack).
+/// order; see each packed part's serde for its form).
 #[derive(Serialize)]
 struct TubeStateRef<'a> {
     manifest: &'a Option<Arc<PackedManifest>>,
