@@ -50,6 +50,22 @@ fn config(dir: &Path, prefix: &str, broker: &str) -> std::path::PathBuf {
     p
 }
 
+/// A config for topics named `{prefix}.*`, and those topics (4 partitions).
+fn deployment(dir: &Path, prefix: &str, broker: &str) -> std::path::PathBuf {
+    let cfg = config(dir, prefix, broker);
+    ok(bin()
+        .args([
+            "topics",
+            "--brokers",
+            broker,
+            "--partitions",
+            "4",
+            "--config",
+        ])
+        .arg(&cfg));
+    cfg
+}
+
 fn produce(broker: &str, cfg: &Path, city: &Path, rate: Option<u64>) -> f64 {
     let mut c = bin();
     c.args(["produce", "--brokers", broker, "--config"])
@@ -179,17 +195,7 @@ fn main() {
 
     // Throughput: everything published first, then read.
     let prefix = format!("bench{stamp}");
-    let cfg = config(dir.path(), &prefix, &broker);
-    ok(bin()
-        .args([
-            "topics",
-            "--brokers",
-            &broker,
-            "--partitions",
-            "4",
-            "--config",
-        ])
-        .arg(&cfg));
+    let cfg = deployment(dir.path(), &prefix, &broker);
     produce(&broker, &cfg, &city, None);
 
     // (1) bare consumer.
@@ -199,7 +205,12 @@ fn main() {
         .set("enable.auto.commit", "false")
         // As `pooltrace run` (its default `fetch_wait_max_ms`): the same
         // broker behaviour for both.
-        .set("fetch.wait.max.ms", "20")
+        .set(
+            "fetch.wait.max.ms",
+            pooltrace_kafka::KafkaConfig::default()
+                .fetch_wait_max_ms
+                .to_string(),
+        )
         .create()
         .unwrap();
     let mut tpl = TopicPartitionList::new();
@@ -214,7 +225,7 @@ fn main() {
     let (mut n, mut bytes) = (0u64, 0usize);
     while n < records {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
-            if m.key() != Some(b"__pooltrace_tick") {
+            if m.key() != Some(pooltrace_kafka::produce::TICK_KEY) {
                 n += 1;
                 bytes +=
                     pooltrace_kafka::rdkafka::message::Message::payload(&m).map_or(0, |p| p.len());
@@ -239,17 +250,7 @@ fn main() {
 
     // (3) latency at a steady offered load (3 records per tube).
     let prefix2 = format!("lat{stamp}");
-    let cfg2 = config(dir.path(), &prefix2, &broker);
-    ok(bin()
-        .args([
-            "topics",
-            "--brokers",
-            &broker,
-            "--partitions",
-            "4",
-            "--config",
-        ])
-        .arg(&cfg2));
+    let cfg2 = deployment(dir.path(), &prefix2, &broker);
     let rate = tubes_per_s * 3;
     let mut produce_secs = 0.0;
     let (_, metrics) = run_until_quiet(
