@@ -8,7 +8,7 @@
 //! | tag | kind  | fields |
 //! |-----|-------|--------|
 //! | 1   | input | source kind u8, source partition i32, source offset i64, Kafka timestamp i64 (`i64::MIN`: none), event time i64 (millis), then the original value bytes |
-//! | 2   | msg   | sender partition u32, sender sequence u64, then the engine's encoded message ([`pooltrace_engine::encode_msg`]) |
+//! | 2   | msg   | (read only: one message a record, as earlier versions wrote): sender partition u32, sender sequence u64, then the engine's encoded message ([`pooltrace_engine::encode_msg`]) |
 //! | 3   | tick  | source kind u8, source partition i32, greatest event time i64 (`i64::MIN`: none yet), its UTC offset i32, idle u8 |
 //! | 4   | msgs  | sender partition u32, count u32, then per message its sender sequence u64, its length u32 and its encoded bytes |
 //!

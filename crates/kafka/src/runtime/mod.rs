@@ -360,7 +360,7 @@ pub fn run(opts: RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, Runtime
     }
     tracing::info!(partitions, group = %k.group_id, "running");
     let interval = Duration::from_millis(k.checkpoint.interval_ms.max(100));
-    let share = k.checkpoint.max_share_percent.clamp(1, 100);
+    let share = k.checkpoint.max_share_percent;
     let mut pause = interval;
     let mut last_checkpoint = Instant::now();
     let mut last_idle_check = Instant::now();
