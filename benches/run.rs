@@ -6,6 +6,7 @@
 //! (decode only). Prints people/s for both, the ratio, and peak RSS.
 //!
 //!     cargo bench --bench run -- [PEOPLE] [DAYS]   (default 1000000 people, 1 day)
+//!     cargo bench --bench run -- [PEOPLE] [DAYS] --write-inputs DIR   (only write the inputs)
 //!
 //! With DAYS > 1 the same people are screened once a day (new tubes daily):
 //! the state held at the end shows what retention keeps.
@@ -123,6 +124,15 @@ fn main() {
         .collect();
     let people = args.first().copied().unwrap_or(1_000_000);
     let days = args.get(1).copied().unwrap_or(1).max(1);
+    // `--write-inputs DIR`: only write the inputs there (to profile `pooltrace run` on them).
+    if let Some(dir) = std::env::args()
+        .skip_while(|a| a != "--write-inputs")
+        .nth(1)
+    {
+        std::fs::create_dir_all(&dir).unwrap();
+        generate(Path::new(&dir), people, days);
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let t = Instant::now();
     generate(dir.path(), people, days);

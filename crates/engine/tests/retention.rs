@@ -83,3 +83,53 @@ fn retention_shorter_than_a_timer_is_refused() {
     let e = cfg.validate().unwrap_err();
     assert!(e.contains("retention_hours = 12"), "{e}");
 }
+
+/// A pool tube of `members` collected on day `d` at 08:00, negative at 09:00.
+fn negative_pool_on(
+    d: u32,
+    tube: &str,
+    members: Vec<serde_json::Value>,
+) -> [pooltrace_model::Record; 2] {
+    use pooltrace_model::RecordKind;
+    let at = |hm| day(d, hm).to_string();
+    [
+        rec(
+            RecordKind::Manifest,
+            serde_json::json!({"tube_id": tube, "kind": "pool", "collected_at": at("08:00"), "site_id": "SITE-1",
+                "region": {"district": "Chaoyang", "street": "Nanhu", "community": "Yuanyi"}, "members": members}),
+        ),
+        rec(
+            RecordKind::Result,
+            serde_json::json!({"tube_id": tube, "lab_id": "LAB-A", "reported_at": at("09:00"), "kit": "KIT-1", "ct": neg()}),
+        ),
+    ]
+}
+
+/// Sweeps skip their scan while nothing can be old enough (the operators
+/// keep a lower bound of their entries' times). A late record older than
+/// everything seen by the last scan must lower that bound, or its state
+/// would never be forgotten.
+#[test]
+fn a_late_record_older_than_the_last_sweep_saw_is_forgotten_on_time() {
+    let mut e = Engine::new(EngineConfig::default());
+    let mut out = Vec::new();
+    for r in negative_pool_on(10, "P1", vec![member(1, "301"), member(2, "302")]) {
+        e.handle(r, &mut out);
+    }
+    // A sweep scans (nothing to forget yet) and learns the oldest time: day 10.
+    e.observe_time(day(11, "12:00"), &mut out);
+    // A day late: day 9's pool, older than anything the sweep saw.
+    for r in negative_pool_on(9, "P0", vec![member(3, "303"), member(4, "304")]) {
+        e.handle(r, &mut out);
+    }
+    assert_eq!(e.summary().state_sizes.0, 2);
+    // 72 h after day 9's pool: it goes (day 10's stays).
+    e.observe_time(day(12, "10:00"), &mut out);
+    let s = e.summary();
+    assert_eq!((s.state_sizes.0, s.state_sizes.3), (1, 2), "{s:?}");
+    assert_eq!((s.evicted_tubes, s.evicted_households), (1, 2));
+    // And then day 10's, 72 h after it.
+    e.observe_time(day(13, "10:00"), &mut out);
+    let s = e.summary();
+    assert_eq!((s.state_sizes.0, s.state_sizes.3), (0, 0), "{s:?}");
+}

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use pooltrace_model::Timestamp;
 
+use super::oldest::Oldest;
 use super::Outbox;
 use crate::contact::{same_details, same_person};
 use crate::msg::{Contact, ExposureSource, HouseholdKey, Msg};
@@ -128,6 +129,10 @@ fn edit<T>(slice: &mut Box<[T]>, f: impl FnOnce(&mut Vec<T>)) {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct HouseholdOp {
     households: HashMap<HouseholdKey, HouseholdState>,
+    /// Lower bound of the residents' `last_seen` and the positives' times
+    /// (not snapshotted: relearnt).
+    #[serde(skip)]
+    oldest: Oldest,
 }
 
 impl HouseholdOp {
@@ -149,6 +154,7 @@ impl HouseholdOp {
         seen_at: Timestamp,
         ob: &mut Outbox,
     ) {
+        self.oldest.note(seen_at.millis());
         let st = self.households.entry(household).or_default();
         match st.residents.iter_mut().find(|r| r.is(&contact)) {
             Some(r) => {
@@ -175,7 +181,11 @@ impl HouseholdOp {
     /// Forgets sightings and confirmations older than `before`, and empty
     /// households. Returns how many households were dropped.
     pub fn evict(&mut self, before: i64) -> usize {
-        let n = self.households.len();
+        if !self.oldest.may_precede(before) {
+            return 0;
+        }
+        let (n, oldest) = (self.households.len(), &mut self.oldest);
+        oldest.rescan();
         self.households.retain(|_, h| {
             if h.residents.iter().any(|r| r.last_seen < before) {
                 edit(&mut h.residents, |v| v.retain(|r| r.last_seen >= before));
@@ -187,6 +197,12 @@ impl HouseholdOp {
                 edit(&mut h.positives, |v| {
                     v.retain(|(_, since, _)| since.millis() >= before)
                 });
+            }
+            for r in h.residents.iter() {
+                oldest.note(r.last_seen);
+            }
+            for (_, since, _) in h.positives.iter() {
+                oldest.note(since.millis());
             }
             !h.residents.is_empty() || !h.positives.is_empty()
         });
@@ -202,6 +218,9 @@ impl HouseholdOp {
         at: Timestamp,
         ob: &mut Outbox,
     ) {
+        if let Some((t, _)) = &since {
+            self.oldest.note(t.millis());
+        }
         let st = self.households.entry(household).or_default();
         edit(&mut st.positives, |v| {
             v.retain(|(p, _, _)| *p != person);

@@ -12,6 +12,7 @@ use pooltrace_model::{
     AlertKind, AlertState, Interpretation, PersonOutcome, PersonOutcomeRow, Timestamp, TubeKind,
 };
 
+use super::oldest::Oldest;
 use super::person_rules::{derive, Derived};
 use super::Outbox;
 use crate::alert_book::AlertBook;
@@ -40,6 +41,9 @@ pub(crate) struct PersonState {
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct PersonOp {
     people: HashMap<String, PersonState>,
+    /// Lower bound of the people's `last_at` (not snapshotted: relearnt).
+    #[serde(skip)]
+    oldest: Oldest,
 }
 
 impl PersonOp {
@@ -81,9 +85,18 @@ impl PersonOp {
 
     /// Forgets people with no open alert and no event since `before`.
     pub fn evict(&mut self, before: i64) -> usize {
-        let n = self.people.len();
+        if !self.oldest.may_precede(before) {
+            return 0;
+        }
+        let (n, oldest) = (self.people.len(), &mut self.oldest);
+        oldest.rescan();
         self.people.retain(|_, p| {
-            p.last_at >= before || p.book.alerts().iter().any(|a| a.state == AlertState::Open)
+            let keep =
+                p.last_at >= before || p.book.alerts().iter().any(|a| a.state == AlertState::Open);
+            if keep {
+                oldest.note(p.last_at);
+            }
+            keep
         });
         n - self.people.len()
     }
@@ -142,6 +155,7 @@ impl PersonOp {
             None => st.obs.push(obs),
         }
         update(st, at, cfg, ob);
+        self.oldest.note(at.millis());
     }
 
     /// A household told this person about an exposure at home (or withdrew it).
@@ -164,6 +178,7 @@ impl PersonOp {
             st.exposures.sort_by_key(|e| e.0);
         }
         update(st, at, cfg, ob);
+        self.oldest.note(at.millis());
     }
 
     fn state(&mut self, contact: Contact, contact_at: i64) -> &mut PersonState {

@@ -23,6 +23,7 @@ use crate::msg::{BatchPool, Contact, Msg, Observation};
 use crate::packed::{to_region, PackedManifest};
 use crate::packed_result::{PackedReceipt, PackedResult};
 
+use super::oldest::Oldest;
 use super::tube_state::TubeState;
 use crate::timers::TimerKind;
 use crate::{Disposition, Effect, EngineConfig, Rejection};
@@ -34,6 +35,9 @@ pub type Applied = Result<Disposition, Box<(Rejection, Record)>>;
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct TubeOp {
     tubes: HashMap<String, TubeState>,
+    /// Lower bound of the tubes' `last_at` (not snapshotted: relearnt).
+    #[serde(skip)]
+    oldest: Oldest,
     /// Rebuilt from the config, not snapshotted.
     #[serde(skip)]
     designs: super::batch::Designs,
@@ -51,6 +55,7 @@ impl TubeOp {
     pub fn new(loaded: &[Arc<pooltrace_decode::Design>]) -> Self {
         TubeOp {
             tubes: HashMap::default(),
+            oldest: Oldest::default(),
             designs: super::batch::Designs::new(loaded),
         }
     }
@@ -83,6 +88,7 @@ impl TubeOp {
         }
         let st = self.tubes.entry(m.tube_id.clone()).or_default();
         st.last_at = st.last_at.max(m.collected_at.millis());
+        self.oldest.note(m.collected_at.millis());
         let packed = PackedManifest::pack(&m);
         if let Some(existing) = &st.manifest {
             return if **existing == packed {
@@ -121,8 +127,18 @@ impl TubeOp {
 
     /// Forgets tubes with no event since `before`; returns how many.
     pub fn evict(&mut self, before: i64) -> usize {
-        let n = self.tubes.len();
-        self.tubes.retain(|_, t| t.last_at >= before);
+        if !self.oldest.may_precede(before) {
+            return 0;
+        }
+        let (n, oldest) = (self.tubes.len(), &mut self.oldest);
+        oldest.rescan();
+        self.tubes.retain(|_, t| {
+            let keep = t.last_at >= before;
+            if keep {
+                oldest.note(t.last_at);
+            }
+            keep
+        });
         n - self.tubes.len()
     }
 
@@ -159,6 +175,7 @@ impl TubeOp {
     pub fn on_result(&mut self, r: LabResult, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
         let st = self.tubes.entry(r.tube_id.clone()).or_default();
         st.last_at = st.last_at.max(r.reported_at.millis());
+        self.oldest.note(r.reported_at.millis());
         if let Some(cur) = st.result.as_ref().and_then(|c| c.unpack().ok()) {
             let cur = &cur;
             if *cur == r {
@@ -202,6 +219,7 @@ impl TubeOp {
     pub fn on_receipt(&mut self, r: Receipt, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
         let st = self.tubes.entry(r.tube_id.clone()).or_default();
         st.last_at = st.last_at.max(r.received_at.millis());
+        self.oldest.note(r.received_at.millis());
         match st.receipt.as_ref().and_then(|rc| rc.unpack().ok()) {
             Some(existing) if existing == r => return Ok(Disposition::Duplicate),
             // A re-scan: the first receipt stands (the lab had the tube from then).
