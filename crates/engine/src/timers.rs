@@ -1,7 +1,18 @@
 //! Event-time timers: registered by operators, fired when the watermark passes.
+//!
+//! Every tube holds a `result_missing` timer for a day, and every record
+//! first asks whether its tube has a timer due, so both lookups are cheap:
+//! a hash map by key holds the live timers (the truth), and a map by due
+//! time orders them for firing. A timer fired early for its key (the key's
+//! own next record, [`Timers::due_for_tube`]) leaves a stale copy in the
+//! time order, skipped when its time comes (it is no longer live).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use smallvec::SmallVec;
 
 use pooltrace_model::EventTime;
 
@@ -35,34 +46,67 @@ impl TimerKind {
     }
 }
 
-/// Pending timers ordered by due time, with an index by key so a key's own
-/// timers can fire before its next record; registering the same timer twice
-/// is a no-op.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+/// A fired timer: due time, kind, key.
+pub type Fired = (EventTime, TimerKind, String);
+
+/// Pending timers; registering the same timer twice is a no-op. Timers due
+/// at the same time fire in (kind, key) order, so firing is deterministic.
+#[derive(Debug, Default)]
 pub struct Timers {
-    pending: BTreeSet<(EventTime, TimerKind, Arc<str>)>,
-    by_key: BTreeSet<(Arc<str>, EventTime, TimerKind)>,
+    /// Live timers by key (a key rarely has more than one).
+    by_key: HashMap<Arc<str>, SmallVec<[(EventTime, TimerKind); 1]>>,
+    /// Live timers and stale copies of early-fired ones, by due time.
+    by_due: BTreeMap<EventTime, Vec<(TimerKind, Arc<str>)>>,
+    live: usize,
 }
 
 impl Timers {
     /// Registers a timer for a tube (or pool tube, or batch) id, due at `due`.
     pub fn set(&mut self, due: EventTime, kind: TimerKind, key: &str) {
-        let key: Arc<str> = Arc::from(key);
-        if self.pending.insert((due, kind, Arc::clone(&key))) {
-            self.by_key.insert((key, due, kind));
+        let key = match self.by_key.get_key_value(key) {
+            Some((_, timers)) if timers.contains(&(due, kind)) => return,
+            Some((k, _)) => Arc::clone(k),
+            None => Arc::from(key),
+        };
+        self.by_key
+            .entry(Arc::clone(&key))
+            .or_default()
+            .push((due, kind));
+        self.by_due.entry(due).or_default().push((kind, key));
+        self.live += 1;
+    }
+
+    /// Removes a live timer; false when it was not live (a stale copy).
+    fn take(&mut self, key: &str, due: EventTime, kind: TimerKind) -> bool {
+        let Some(timers) = self.by_key.get_mut(key) else {
+            return false;
+        };
+        let Some(i) = timers.iter().position(|t| *t == (due, kind)) else {
+            return false;
+        };
+        timers.remove(i);
+        if timers.is_empty() {
+            self.by_key.remove(key);
         }
+        self.live -= 1;
+        true
     }
 
     /// Removes and returns every timer due at or before `watermark`, in order.
-    pub fn due(&mut self, watermark: EventTime) -> Vec<(EventTime, TimerKind, String)> {
+    pub fn due(&mut self, watermark: EventTime) -> Vec<Fired> {
         let mut fired = Vec::new();
-        while let Some(first) = self.pending.first() {
-            if first.0 > watermark {
+        while let Some(entry) = self.by_due.first_entry() {
+            if *entry.key() > watermark {
                 break;
             }
-            if let Some((due, kind, key)) = self.pending.pop_first() {
-                self.by_key.remove(&(Arc::clone(&key), due, kind));
-                fired.push((due, kind, key.to_string()));
+            let due = *entry.key();
+            let mut at_due = entry.remove();
+            at_due.sort_unstable();
+            at_due.dedup();
+            for (kind, key) in at_due {
+                if self.take(&key, due, kind) {
+                    fired.push((due, kind, key.to_string()));
+                }
             }
         }
         fired
@@ -71,32 +115,155 @@ impl Timers {
     /// Removes and returns the tube timers ([`TimerKind::is_tube`]) of one
     /// tube due at or before `at`, in due order: the tube's own next record
     /// shows that time has passed for it.
-    pub fn due_for_tube(
-        &mut self,
-        key: &str,
-        at: EventTime,
-    ) -> Vec<(EventTime, TimerKind, String)> {
-        let probe: Arc<str> = Arc::from(key);
-        let lo = (Arc::clone(&probe), EventTime::MIN, TimerKind::Orphan);
-        let found: Vec<(Arc<str>, EventTime, TimerKind)> = self
-            .by_key
-            .range(lo..)
-            .take_while(|(k, due, _)| **k == *key && *due <= at)
-            .filter(|(_, _, kind)| kind.is_tube())
-            .cloned()
+    pub fn due_for_tube(&mut self, key: &str, at: EventTime) -> Vec<Fired> {
+        let Some(timers) = self.by_key.get(key) else {
+            return Vec::new();
+        };
+        let mut found: SmallVec<[(EventTime, TimerKind); 2]> = timers
+            .iter()
+            .filter(|(due, kind)| *due <= at && kind.is_tube())
+            .copied()
             .collect();
+        if found.is_empty() {
+            return Vec::new();
+        }
+        found.sort_unstable();
         found
             .into_iter()
-            .map(|(k, due, kind)| {
-                self.by_key.remove(&(Arc::clone(&k), due, kind));
-                self.pending.remove(&(due, kind, Arc::clone(&k)));
-                (due, kind, k.to_string())
-            })
+            .filter(|&(due, kind)| self.take(key, due, kind))
+            .map(|(due, kind)| (due, kind, key.to_string()))
             .collect()
     }
 
     /// How many timers are pending.
     pub fn len(&self) -> usize {
-        self.pending.len()
+        self.live
+    }
+
+    /// True when no timer is pending.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// The live timers in (due, kind, key) order.
+    fn sorted(&self) -> Vec<(EventTime, TimerKind, &str)> {
+        let mut all: Vec<_> = self
+            .by_key
+            .iter()
+            .flat_map(|(k, ts)| ts.iter().map(move |&(due, kind)| (due, kind, &**k)))
+            .collect();
+        all.sort_unstable();
+        all
+    }
+}
+
+/// Snapshots keep the form timers always had: the pending timers in due
+/// order, and the same by key.
+#[derive(Serialize, Deserialize)]
+struct TimersWire<P, K> {
+    pending: P,
+    by_key: K,
+}
+
+impl Serialize for Timers {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let pending = self.sorted();
+        let mut by_key: Vec<(&str, EventTime, TimerKind)> =
+            pending.iter().map(|&(d, k, key)| (key, d, k)).collect();
+        by_key.sort_unstable();
+        TimersWire { pending, by_key }.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        type Pending = Vec<(EventTime, TimerKind, String)>;
+        let w = TimersWire::<Pending, serde::de::IgnoredAny>::deserialize(d)?;
+        let mut t = Timers::default();
+        for (due, kind, key) in w.pending {
+            t.set(due, kind, &key);
+        }
+        Ok(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use TimerKind::*;
+
+    #[test]
+    fn timers_fire_in_due_then_kind_then_key_order_once() {
+        let mut t = Timers::default();
+        t.set(30, ResultMissing, "b");
+        t.set(10, ResultMissing, "b");
+        t.set(30, Orphan, "c");
+        t.set(30, ResultMissing, "a");
+        t.set(30, ResultMissing, "a"); // twice: once
+        t.set(50, LabOverdue, "a");
+        assert_eq!(t.len(), 5);
+        let fired: Vec<_> = t.due(30);
+        let fired: Vec<_> = fired.iter().map(|(d, k, s)| (*d, *k, s.as_str())).collect();
+        assert_eq!(
+            fired,
+            [
+                (10, ResultMissing, "b"),
+                (30, Orphan, "c"),
+                (30, ResultMissing, "a"),
+                (30, ResultMissing, "b")
+            ]
+        );
+        assert_eq!(t.len(), 1);
+        assert!(t.due(49).is_empty());
+        assert_eq!(t.due(50).len(), 1);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn a_tube_fires_its_own_timers_early_and_they_do_not_fire_again() {
+        let mut t = Timers::default();
+        t.set(20, LabOverdue, "a");
+        t.set(10, Orphan, "a");
+        t.set(40, ResultMissing, "a");
+        t.set(15, DiscordantPool, "a"); // not a tube timer
+        t.set(10, Orphan, "b");
+        let own: Vec<_> = t.due_for_tube("a", 30);
+        assert_eq!(
+            own,
+            [
+                (10, Orphan, "a".to_string()),
+                (20, LabOverdue, "a".to_string())
+            ]
+        );
+        assert!(t.due_for_tube("a", 30).is_empty());
+        assert!(t.due_for_tube("zz", 30).is_empty());
+        // The stale copies are skipped; set again after firing, it fires again.
+        t.set(20, LabOverdue, "a");
+        let rest: Vec<_> = t.due(100).into_iter().map(|(d, k, _)| (d, k)).collect();
+        assert_eq!(
+            rest,
+            [
+                (10, Orphan),
+                (15, DiscordantPool),
+                (20, LabOverdue),
+                (40, ResultMissing)
+            ]
+        );
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn a_snapshot_keeps_the_live_timers_only() {
+        let mut t = Timers::default();
+        t.set(10, Orphan, "a");
+        t.set(40, ResultMissing, "a");
+        t.set(25, ResultMissing, "b");
+        t.due_for_tube("a", 20);
+        let bytes = rmp_serde::to_vec(&t).unwrap();
+        let mut back: Timers = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(rmp_serde::to_vec(&back).unwrap(), bytes);
+        let fired: Vec<_> = back.due(100).into_iter().map(|(d, _, k)| (d, k)).collect();
+        assert_eq!(fired, [(25, "b".to_string()), (40, "a".to_string())]);
     }
 }
