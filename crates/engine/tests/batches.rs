@@ -56,7 +56,7 @@ fn one_positive_is_decoded_to_a_presumptive_positive() {
         .iter()
         .filter_map(|e| match e {
             Effect::PersonOutcome(p) => {
-                Some((p.person_id.clone(), p.outcome, p.decided_by.to_string()))
+                Some((p.person_id.to_string(), p.outcome, p.decided_by.to_string()))
             }
             _ => None,
         })

@@ -14,7 +14,7 @@ fn outcomes(effects: &[Effect]) -> Vec<(String, PersonOutcome)> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::PersonOutcome(p) => Some((p.person_id.clone(), p.outcome)),
+            Effect::PersonOutcome(p) => Some((p.person_id.to_string(), p.outcome)),
             _ => None,
         })
         .collect()

@@ -70,7 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(5_000_000);
     let base = Timestamp::parse("2022-05-10T08:00:00+08:00")?;
     let mut row = PersonOutcomeRow {
-        person_id: String::new(),
+        person_id: Default::default(),
         tube_id: "".into(),
         tube_kind: TubeKind::Pool,
         revision: 1,

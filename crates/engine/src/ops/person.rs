@@ -118,7 +118,7 @@ impl PersonOp {
             PersonOutcome::of(obs.tube_kind, obs.interpretation)
         };
         ob.effects.push(Effect::PersonOutcome(PersonOutcomeRow {
-            person_id: contact.person_id().to_string(),
+            person_id: contact.person_id().into(),
             tube_id: obs.tube_id.clone(),
             tube_kind: obs.tube_kind,
             revision: obs.revision,
