@@ -42,7 +42,7 @@ impl AlertBook {
                 None => {
                     d.version = 1;
                     d.updated_at = now;
-                    out.push(Effect::Alert(d.clone()));
+                    out.push(Effect::Alert(Box::new(d.clone())));
                     self.emitted.push(d);
                 }
                 Some(i) => {
@@ -53,7 +53,7 @@ impl AlertBook {
                     if !same_content(prev, &d) {
                         d.version = prev.version + 1;
                         d.updated_at = now;
-                        out.push(Effect::Alert(d.clone()));
+                        out.push(Effect::Alert(Box::new(d.clone())));
                         *prev = d;
                     }
                 }
@@ -67,7 +67,7 @@ impl AlertBook {
                 prev.state = AlertState::Resolved;
                 prev.superseded_by = None;
                 prev.resolved_reason = Some(retract_reason.to_string());
-                out.push(Effect::Alert(prev.clone()));
+                out.push(Effect::Alert(Box::new(prev.clone())));
             }
         }
     }

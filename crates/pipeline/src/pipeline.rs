@@ -32,6 +32,10 @@ pub struct Pipeline {
     pending: Vec<Effect>,
     last: usize,
     to_sink: Option<SyncSender<ToSink>>,
+    /// Emptied batches coming back from the sink thread, to be filled
+    /// again: a batch is a megabyte, and a new one each time had every
+    /// batch's pages faulted in afresh.
+    spare: Receiver<Vec<Effect>>,
     sink: Option<JoinHandle<Result<SinkStats, RunError>>>,
     report: RunReport,
     out: PathBuf,
@@ -64,20 +68,35 @@ impl Pipeline {
             out: out.to_path_buf(),
         };
         let (tx, rx) = sync_channel(8);
+        let (back, spare) = sync_channel(8);
         let sink = std::thread::Builder::new()
             .name("pooltrace-sink".into())
-            .spawn(move || sinks.run(rx))
+            .spawn(move || sinks.run(rx, back))
             .map_err(|_| RunError::Thread("sink"))?;
         Ok(Pipeline {
             engine: Engine::new(cfg.engine.clone()),
             pending: Vec::with_capacity(BATCH * 2),
             last: 0,
             to_sink: Some(tx),
+            spare,
             sink: Some(sink),
             report: RunReport::default(),
             out: out.to_path_buf(),
             started: Instant::now(),
         })
+    }
+
+    /// Hands the pending effects to the sink thread if there are enough.
+    fn hand_over_full_batch(&mut self) -> Result<(), RunError> {
+        if self.pending.len() < BATCH {
+            return Ok(());
+        }
+        let empty = self
+            .spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BATCH * 2));
+        let batch = std::mem::replace(&mut self.pending, empty);
+        self.send(ToSink::Effects(batch))
     }
 
     fn send(&mut self, msg: ToSink) -> Result<(), RunError> {
@@ -100,10 +119,7 @@ impl Pipeline {
         if let Record::Manifest(m) = &record {
             self.report.people_in_manifests += m.members.len() as u64;
         }
-        if self.pending.len() >= BATCH {
-            let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH * 2));
-            self.send(ToSink::Effects(batch))?;
-        }
+        self.hand_over_full_batch()?;
         self.last = self.pending.len();
         if let Disposition::Rejected(rejection) = self.engine.handle(record, &mut self.pending) {
             let raw = match self.engine.take_rejected() {
@@ -122,10 +138,7 @@ impl Pipeline {
     /// stream): the watermark advances and due timers fire. Returns the
     /// effects (written in order by the sink thread).
     pub fn observe_time(&mut self, at: Timestamp) -> Result<&[Effect], RunError> {
-        if self.pending.len() >= BATCH {
-            let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH * 2));
-            self.send(ToSink::Effects(batch))?;
-        }
+        self.hand_over_full_batch()?;
         self.last = self.pending.len();
         self.engine.observe_time(at, &mut self.pending);
         Ok(&self.pending[self.last..])
@@ -190,14 +203,18 @@ impl Sinks {
         move |source| RunError::Write { path, source }
     }
 
-    fn run(mut self, rx: Receiver<ToSink>) -> Result<SinkStats, RunError> {
+    fn run(
+        mut self,
+        rx: Receiver<ToSink>,
+        back: SyncSender<Vec<Effect>>,
+    ) -> Result<SinkStats, RunError> {
         for msg in rx {
             match msg {
                 ToSink::Dead(d) => {
                     let err = self.io_err("dead_letters.ndjson");
                     self.dead.write(&d).map_err(err)?;
                 }
-                ToSink::Effects(effects) => {
+                ToSink::Effects(mut effects) => {
                     for e in &effects {
                         match e {
                             Effect::Alert(a) => {
@@ -209,6 +226,9 @@ impl Sinks {
                             Effect::PersonOutcome(p) => self.parquet.write_person_outcome(p)?,
                         }
                     }
+                    effects.clear();
+                    // Full, or the pipeline is finishing: the batch is dropped.
+                    let _ = back.try_send(effects);
                 }
             }
         }

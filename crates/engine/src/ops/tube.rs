@@ -304,7 +304,7 @@ fn decide(st: &mut TubeState, r: &LabResult, cfg: &EngineConfig, ob: &mut Outbox
     let received_at = r
         .received_at
         .or(st.receipt.as_ref().and_then(|rc| rc.received_at().ok()));
-    ob.effects.push(Effect::TubeResult(TubeResultRow {
+    ob.effects.push(Effect::TubeResult(Box::new(TubeResultRow {
         tube_id: m.tube_id.to_string(),
         tube_kind: m.kind,
         revision: st.revision,
@@ -321,7 +321,7 @@ fn decide(st: &mut TubeState, r: &LabResult, cfg: &EngineConfig, ob: &mut Outbox
         reported_at: r.reported_at,
         retest_of: m.retest_of.map(String::from),
         batch_id: m.batch_id.map(String::from),
-    }));
+    })));
     let obs = Arc::new(Observation {
         tube_id: m.tube_id.into(),
         region: Arc::new(region.clone()),

@@ -105,7 +105,7 @@ pub fn alerts(effects: &[Effect]) -> Vec<&Alert> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Alert(a) => Some(a),
+            Effect::Alert(a) => Some(&**a),
             _ => None,
         })
         .collect()
