@@ -55,8 +55,10 @@ pub type Fired = (EventTime, TimerKind, String);
 pub struct Timers {
     /// Live timers by key (a key rarely has more than one).
     by_key: HashMap<Arc<str>, SmallVec<[(EventTime, TimerKind); 1]>>,
-    /// Live timers and stale copies of early-fired ones, by due time.
-    by_due: BTreeMap<EventTime, Vec<(TimerKind, Arc<str>)>>,
+    /// Live timers and stale copies of early-fired ones, by due time
+    /// (inline: due times rarely repeat to the millisecond, and a `Vec`
+    /// per time was an allocation per timer).
+    by_due: BTreeMap<EventTime, SmallVec<[(TimerKind, Arc<str>); 1]>>,
     live: usize,
 }
 
