@@ -53,6 +53,10 @@ use task::{PartitionTask, TaskSettings};
 /// How long messages between partitions may wait in a busy task's outbox.
 const SEND_EVERY: Duration = Duration::from_millis(20);
 
+/// How long a stopping instance waits for the group to take its partitions
+/// back before it closes the consumer anyway (see [`leave_group`]).
+const LEAVE_WAIT: Duration = Duration::from_secs(10);
+
 /// Why the runtime stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -409,13 +413,39 @@ pub fn run(opts: RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, Runtime
     })();
     // After an error: no checkpoint; a restart resumes from the last good one.
     result?;
-    consumer.unsubscribe();
+    if k.static_partitions.is_some() {
+        consumer.unsubscribe();
+    } else {
+        leave_group(&consumer);
+    }
     drop(consumer);
     let mut st = lock(&state);
     if let Some(e) = st.fatal.take() {
         return Err(e);
     }
     Ok(std::mem::take(&mut st.report))
+}
+
+/// Leaves the consumer group before the consumer is closed: unsubscribes,
+/// then polls until the revocation that raises has been served (its
+/// callback checkpoints the partitions and closes their tasks) while the
+/// group is still up, for at most [`LEAVE_WAIT`]. A rebalance event served
+/// only inside the consumer's close can hang librdkafka for good (its
+/// rebalance callback asks the group for the rebalance protocol after the
+/// group has terminated: confluentinc/librdkafka#4041); seen in the
+/// scale-out test as an instance that never exited after SIGTERM. Records
+/// fetched meanwhile are dropped: the next owner of their partitions reads
+/// them again from its checkpoints and the committed offsets.
+fn leave_group(consumer: &BaseConsumer<Ctx>) {
+    consumer.unsubscribe();
+    let deadline = Instant::now() + LEAVE_WAIT;
+    while Instant::now() < deadline {
+        let _dropped = consumer.poll(Duration::from_millis(100));
+        if consumer.assignment().map_or(true, |a| a.count() == 0) {
+            return;
+        }
+    }
+    tracing::warn!("partitions still assigned after unsubscribing; closing anyway");
 }
 
 /// How long to wait after a checkpoint that took `took` before the next:
