@@ -46,6 +46,9 @@ impl TimerKind {
     }
 }
 
+/// The timers due at one time.
+type AtDue = SmallVec<[(TimerKind, Arc<str>); 1]>;
+
 /// A fired timer: due time, kind, key.
 pub type Fired = (EventTime, TimerKind, String);
 
@@ -58,7 +61,7 @@ pub struct Timers {
     /// Live timers and stale copies of early-fired ones, by due time
     /// (inline: due times rarely repeat to the millisecond, and a `Vec`
     /// per time was an allocation per timer).
-    by_due: BTreeMap<EventTime, SmallVec<[(TimerKind, Arc<str>); 1]>>,
+    by_due: BTreeMap<EventTime, AtDue>,
     live: usize,
 }
 
