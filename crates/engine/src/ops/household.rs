@@ -181,12 +181,7 @@ impl HouseholdOp {
     /// Forgets sightings and confirmations older than `before`, and empty
     /// households. Returns how many households were dropped.
     pub fn evict(&mut self, before: i64) -> usize {
-        if !self.oldest.may_precede(before) {
-            return 0;
-        }
-        let (n, oldest) = (self.households.len(), &mut self.oldest);
-        oldest.rescan();
-        self.households.retain(|_, h| {
+        self.oldest.sweep(&mut self.households, before, |h| {
             if h.residents.iter().any(|r| r.last_seen < before) {
                 edit(&mut h.residents, |v| v.retain(|r| r.last_seen >= before));
             }
@@ -198,15 +193,10 @@ impl HouseholdOp {
                     v.retain(|(_, since, _)| since.millis() >= before)
                 });
             }
-            for r in h.residents.iter() {
-                oldest.note(r.last_seen);
-            }
-            for (_, since, _) in h.positives.iter() {
-                oldest.note(since.millis());
-            }
-            !h.residents.is_empty() || !h.positives.is_empty()
-        });
-        n - self.households.len()
+            let residents = h.residents.iter().map(|r| r.last_seen);
+            let positives = h.positives.iter().map(|(_, since, _)| since.millis());
+            residents.chain(positives).min()
+        })
     }
 
     /// A resident is confirmed positive since `since`, or no longer (`None`).

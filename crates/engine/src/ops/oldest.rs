@@ -8,6 +8,8 @@
 //! Sound when every time an entry is stamped with is [`Oldest::note`]d, and
 //! entries' times only grow afterwards (`last = last.max(t)`).
 
+use rustc_hash::FxHashMap as HashMap;
+
 /// A lower bound of an operator's entry times.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Oldest(i64);
@@ -31,10 +33,23 @@ impl Oldest {
         self.0 < before
     }
 
-    /// Starts a scan: the bound becomes that of the entries kept, each
-    /// [`note`](Self::note)d as the scan keeps it (none kept: no bound).
-    pub(crate) fn rescan(&mut self) {
-        self.0 = i64::MAX;
+    /// The sweep of an operator's map: nothing when no entry can be older
+    /// than `before`; else keeps the entries for which `kept` gives their
+    /// oldest remaining time (it may trim them; `None` drops them), and the
+    /// bound becomes the oldest of those. Returns how many were dropped.
+    pub(crate) fn sweep<K, V>(
+        &mut self,
+        map: &mut HashMap<K, V>,
+        before: i64,
+        mut kept: impl FnMut(&mut V) -> Option<i64>,
+    ) -> usize {
+        if !self.may_precede(before) {
+            return 0;
+        }
+        let (n, mut oldest) = (map.len(), i64::MAX);
+        map.retain(|_, v| kept(v).map(|t| oldest = oldest.min(t)).is_some());
+        self.0 = oldest;
+        n - map.len()
     }
 }
 
@@ -50,15 +65,17 @@ mod tests {
     #[test]
     fn the_bound_is_the_oldest_time_noted_since_the_last_scan() {
         let mut o = Oldest::default();
-        o.rescan();
+        let mut map: HashMap<u32, i64> = HashMap::default();
+        assert_eq!(o.sweep(&mut map, 0, |t| Some(*t)), 0);
         assert!(!o.may_precede(i64::MAX), "nothing held: nothing to forget");
-        o.note(50);
-        o.note(20);
-        o.note(30);
+        for t in [50, 20, 30] {
+            map.insert(t as u32, t);
+            o.note(t);
+        }
         assert!(!o.may_precede(20));
         assert!(o.may_precede(21));
-        o.rescan();
-        o.note(40);
-        assert!(!o.may_precede(40), "the scan forgot what was older");
+        assert_eq!(o.sweep(&mut map, 25, |t| (*t >= 25).then_some(*t)), 1);
+        assert!(!o.may_precede(30), "the scan forgot what was older");
+        assert!(o.may_precede(31));
     }
 }

@@ -85,20 +85,10 @@ impl PersonOp {
 
     /// Forgets people with no open alert and no event since `before`.
     pub fn evict(&mut self, before: i64) -> usize {
-        if !self.oldest.may_precede(before) {
-            return 0;
-        }
-        let (n, oldest) = (self.people.len(), &mut self.oldest);
-        oldest.rescan();
-        self.people.retain(|_, p| {
-            let keep =
-                p.last_at >= before || p.book.alerts().iter().any(|a| a.state == AlertState::Open);
-            if keep {
-                oldest.note(p.last_at);
-            }
-            keep
-        });
-        n - self.people.len()
+        self.oldest.sweep(&mut self.people, before, |p| {
+            let open = p.book.alerts().iter().any(|a| a.state == AlertState::Open);
+            (p.last_at >= before || open).then_some(p.last_at)
+        })
     }
 
     /// A tube this person was in was decided.

@@ -127,19 +127,9 @@ impl TubeOp {
 
     /// Forgets tubes with no event since `before`; returns how many.
     pub fn evict(&mut self, before: i64) -> usize {
-        if !self.oldest.may_precede(before) {
-            return 0;
-        }
-        let (n, oldest) = (self.tubes.len(), &mut self.oldest);
-        oldest.rescan();
-        self.tubes.retain(|_, t| {
-            let keep = t.last_at >= before;
-            if keep {
-                oldest.note(t.last_at);
-            }
-            keep
-        });
-        n - self.tubes.len()
+        self.oldest.sweep(&mut self.tubes, before, |t| {
+            (t.last_at >= before).then_some(t.last_at)
+        })
     }
 
     /// A batch pool must name a known design and a pool index inside it.
