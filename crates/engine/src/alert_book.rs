@@ -43,6 +43,11 @@ impl AlertBook {
                     d.version = 1;
                     d.updated_at = now;
                     out.push(Effect::Alert(Box::new(d.clone())));
+                    // Exactly: an alert is about 500 bytes and most books
+                    // hold one or two; `push` alone would make room for four
+                    // (2 KB for a person with one alert: 160 MB of a 2 M
+                    // people demo's 1 GB heap).
+                    self.emitted.reserve_exact(1);
                     self.emitted.push(d);
                 }
                 Some(i) => {
@@ -89,4 +94,44 @@ fn same_content(a: &Alert, b: &Alert) -> bool {
         && a.evidence == b.evidence
         && a.superseded_by == b.superseded_by
         && a.resolved_reason == b.resolved_reason
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::new_alert;
+    use pooltrace_model::{AlertKind, Evidence};
+
+    fn alert(cause: &str) -> Alert {
+        let at = Timestamp::parse("2022-04-05T10:00:00+08:00").expect("a valid time");
+        let reason = format!("caused by {cause}");
+        new_alert(
+            AlertKind::LabOverdue,
+            cause,
+            None,
+            cause,
+            at,
+            None,
+            reason,
+            Evidence::default(),
+        )
+    }
+
+    #[test]
+    fn a_book_holds_room_for_its_alerts_only() {
+        let now = Timestamp::parse("2022-04-05T11:00:00+08:00").expect("a valid time");
+        let (mut book, mut out) = (AlertBook::default(), Vec::new());
+        let mut desired = Vec::new();
+        for cause in ["T1", "T2", "T3"] {
+            desired.push(alert(cause));
+            book.reconcile(desired.clone(), now, "gone", &mut out);
+            assert_eq!(book.alerts().len(), desired.len());
+            assert_eq!(
+                book.emitted.capacity(),
+                desired.len(),
+                "an alert is ~500 bytes: no spare room per book"
+            );
+        }
+        assert_eq!(out.len(), 3, "one new alert each time, nothing re-sent");
+    }
 }
