@@ -1,5 +1,6 @@
 //! [`Contact`]: a person's contact details as last seen in a manifest.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use pooltrace_model::{Address, Manifest, Member, Region};
@@ -197,12 +198,35 @@ impl Serialize for Bin<'_> {
     }
 }
 
-struct BinOwned(Vec<u8>);
+/// A byte string read back: borrowed from the input when the deserializer
+/// can lend it (MessagePack read from a slice: messages between partitions,
+/// snapshots), copied otherwise. Either way it is copied once more, into
+/// the contact's packed bytes: a contact read used to cost two more
+/// allocations for its two parts.
+struct BinRead<'de>(Cow<'de, [u8]>);
 
-impl<'de> Deserialize<'de> for BinOwned {
+impl<'de> Deserialize<'de> for BinRead<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_bytes(crate::packed::BytesVisitor)
-            .map(BinOwned)
+        struct Lend;
+        impl<'de> serde::de::Visitor<'de> for Lend {
+            type Value = Cow<'de, [u8]>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_borrowed_bytes<E: serde::de::Error>(
+                self,
+                v: &'de [u8],
+            ) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v))
+            }
+        }
+        d.deserialize_bytes(Lend).map(BinRead)
     }
 }
 
@@ -237,7 +261,8 @@ impl<'de> Deserialize<'de> for Contact {
             let ContactOwned { member, region } = ContactOwned::deserialize(d)?;
             PackedManifest::pack_contact(&member, &region)
         } else {
-            let (BinOwned(region), BinOwned(member)) = <(BinOwned, BinOwned)>::deserialize(d)?;
+            let (BinRead(region), BinRead(member)) =
+                <(BinRead<'de>, BinRead<'de>)>::deserialize(d)?;
             PackedManifest::contact_from_parts(&region, &member)
                 .map_err(|e| serde::de::Error::custom(format!("contact: {e}")))?
         };
@@ -245,5 +270,56 @@ impl<'de> Deserialize<'de> for Contact {
             at: first_member(&packed),
             packed: Arc::new(packed),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pooltrace_model::{IdType, Member};
+
+    fn contact() -> Contact {
+        let member = Member {
+            person_id: "110101199003074477".into(),
+            id_type: IdType::ResidentId,
+            name: Some("李四".into()),
+            phone: Some("13800000000".into()),
+            address: Some(Address {
+                compound: "C1".into(),
+                building: "B2".into(),
+                unit: "U3".into(),
+                room: "R404".into(),
+            }),
+        };
+        let region = Region {
+            district: "D".into(),
+            street: "S".into(),
+            community: "C".into(),
+        };
+        let packed = PackedManifest::pack_contact(&member, &region);
+        Contact {
+            at: first_member(&packed),
+            packed: Arc::new(packed),
+        }
+    }
+
+    #[test]
+    fn a_contact_reads_back_the_same_borrowed_or_copied() {
+        let c = contact();
+        let bytes = rmp_serde::to_vec(&c).expect("encodes");
+        // From a slice: the parts are lent by the reader.
+        let lent: Contact = rmp_serde::from_slice(&bytes).expect("decodes from a slice");
+        // From a stream: the parts are copied.
+        let copied: Contact =
+            rmp_serde::from_read(std::io::Cursor::new(&bytes)).expect("decodes from a reader");
+        for back in [lent, copied] {
+            assert_eq!(back, c);
+            assert_eq!(back.person_id(), "110101199003074477");
+            assert_eq!(back.name(), Some("李四"));
+            assert_eq!(back.household_key(), c.household_key());
+        }
+        // Cut short: an error, not a contact.
+        let cut: Result<Contact, _> = rmp_serde::from_slice(&bytes[..bytes.len() - 2]);
+        assert!(cut.is_err());
     }
 }
