@@ -81,6 +81,36 @@ impl Timers {
         self.live += 1;
     }
 
+    /// Cancels the live timers of `kind` for `key` (a timer whose firing
+    /// can no longer do anything: a tube's `result_missing` once its result
+    /// came). Without this every tube held its timers for a day of event
+    /// time: a tenth of a one-day demo's heap.
+    pub fn cancel(&mut self, key: &str, kind: TimerKind) {
+        let Some(timers) = self.by_key.get_mut(key) else {
+            return;
+        };
+        let mut dues: SmallVec<[EventTime; 2]> = SmallVec::new();
+        timers.retain(|&mut (due, k)| {
+            let hit = k == kind;
+            if hit {
+                dues.push(due);
+            }
+            !hit
+        });
+        if timers.is_empty() {
+            self.by_key.remove(key);
+        }
+        self.live -= dues.len();
+        for due in dues {
+            if let std::collections::btree_map::Entry::Occupied(mut at) = self.by_due.entry(due) {
+                at.get_mut().retain(|(k, ky)| !(*k == kind && &**ky == key));
+                if at.get().is_empty() {
+                    at.remove();
+                }
+            }
+        }
+    }
+
     /// Removes a live timer; false when it was not live (a stale copy).
     fn take(&mut self, key: &str, due: EventTime, kind: TimerKind) -> bool {
         let Some(timers) = self.by_key.get_mut(key) else {
@@ -255,6 +285,34 @@ mod tests {
             ]
         );
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn a_cancelled_timer_is_gone_from_both_orders() {
+        let mut t = Timers::default();
+        t.set(10, ResultMissing, "a");
+        t.set(10, ResultMissing, "b"); // same due time, other key
+        t.set(20, LabOverdue, "a");
+        t.set(30, ResultMissing, "a"); // a second one of the kind
+        t.cancel("a", ResultMissing);
+        t.cancel("a", Orphan); // none of that kind: nothing happens
+        t.cancel("zz", ResultMissing);
+        assert_eq!(t.len(), 2);
+        // Nothing of it is left to hold memory or to skip later.
+        assert_eq!(t.by_due.len(), 2, "{:?}", t.by_due);
+        assert_eq!(t.by_key["a"].as_slice(), [(20, LabOverdue)]);
+        assert_eq!(
+            t.due(100),
+            [
+                (10, ResultMissing, "b".to_string()),
+                (20, LabOverdue, "a".to_string())
+            ]
+        );
+        t.cancel("a", LabOverdue);
+        assert!(t.is_empty() && t.by_key.is_empty() && t.by_due.is_empty());
+        // Set again after a cancel: live again.
+        t.set(40, ResultMissing, "a");
+        assert_eq!(t.due(40).len(), 1);
     }
 
     #[test]

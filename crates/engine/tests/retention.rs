@@ -133,3 +133,45 @@ fn a_late_record_older_than_the_last_sweep_saw_is_forgotten_on_time() {
     let s = e.summary();
     assert_eq!((s.state_sizes.0, s.state_sizes.3), (0, 0), "{s:?}");
 }
+
+/// A tube's timers go when their firing can no longer raise anything, not
+/// a day later: `result_missing` and `lab_overdue` when its result comes,
+/// `orphan_result` when its manifest comes (in either order).
+#[test]
+fn a_decided_tube_holds_no_timers() {
+    let mut e = Engine::new(EngineConfig::default());
+    let mut out = Vec::new();
+    let pending = |e: &Engine| e.summary().timers_pending;
+    e.handle(
+        manifest("M1", "single", "08:00", vec![member(1, "301")]),
+        &mut out,
+    );
+    e.handle(receipt("M1", "08:30"), &mut out);
+    assert_eq!(pending(&e), 2, "result_missing and lab_overdue");
+    e.handle(result("M1", "09:00", neg()), &mut out);
+    assert_eq!(pending(&e), 0, "the result settles both");
+    // Result first: an orphan timer, settled by the manifest.
+    e.handle(result("R2", "09:10", neg()), &mut out);
+    assert_eq!(pending(&e), 1, "orphan_result");
+    e.handle(
+        manifest("R2", "single", "08:10", vec![member(2, "302")]),
+        &mut out,
+    );
+    assert_eq!(pending(&e), 0);
+    // No alert was lost: a tube still waiting keeps its timer and fires.
+    e.handle(
+        manifest("W3", "single", "09:20", vec![member(3, "303")]),
+        &mut out,
+    );
+    assert_eq!(pending(&e), 1);
+    e.observe_time(day(11, "12:00"), &mut out);
+    let f = finals(&out);
+    assert_eq!(
+        kinds(&f)
+            .into_iter()
+            .map(|((k, _), n)| (k, n))
+            .collect::<Vec<_>>(),
+        [(AlertKind::ResultMissing, 1)],
+        "only the tube without a result: {f:?}"
+    );
+}

@@ -116,6 +116,8 @@ impl TubeOp {
             let due = m.collected_at.millis() + minutes(cfg.deadlines.result_missing_after_min);
             ob.timers.set(due, TimerKind::ResultMissing, &m.tube_id);
         }
+        // Its manifest is here: the orphan timer can no longer raise anything.
+        ob.timers.cancel(&m.tube_id, TimerKind::Orphan);
         let now = m.collected_at;
         st.manifest = Some(packed);
         if let Some(r) = st.result.as_ref().and_then(|r| r.unpack().ok()) {
@@ -196,6 +198,10 @@ impl TubeOp {
             let due = r.reported_at.millis() + minutes(cfg.deadlines.orphan_result_after_min);
             ob.timers.set(due, TimerKind::Orphan, &r.tube_id);
         }
+        // Its result is here: neither result_missing nor lab_overdue can
+        // fire any more (they need a tube without a result).
+        ob.timers.cancel(&r.tube_id, TimerKind::ResultMissing);
+        ob.timers.cancel(&r.tube_id, TimerKind::LabOverdue);
         let now = r.reported_at;
         st.result = Some(PackedResult::pack(&r));
         if st.manifest.is_some() {
