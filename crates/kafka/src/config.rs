@@ -672,6 +672,8 @@ impl KafkaConfig {
         let mut c = self.common_config();
         c.set("compression.type", self.compression_type.as_str());
         c.set("enable.idempotence", self.enable_idempotence.to_string());
+        // Producer id within milliseconds of start: see `producer_start`.
+        c.set("enable.sparse.connections", "false");
         opt(&mut c, "linger.ms", &self.linger_ms);
         opt(&mut c, "batch.num.messages", &self.batch_num_messages);
         opt(&mut c, "batch.size", &self.batch_size);
@@ -754,6 +756,7 @@ mod tests {
         assert_eq!(p.get("bootstrap.servers"), Some("127.0.0.1:9092"));
         assert_eq!(p.get("compression.type"), Some("lz4"));
         assert_eq!(p.get("enable.idempotence"), Some("true"));
+        assert_eq!(p.get("enable.sparse.connections"), Some("false"));
         assert_eq!(p.get("linger.ms"), None);
         assert_eq!(p.get("group.id"), None);
         assert_eq!(p.get("transactional.id"), None);

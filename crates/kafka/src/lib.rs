@@ -29,6 +29,7 @@ pub mod config;
 pub mod error;
 pub mod partitioner;
 pub mod produce;
+mod producer_start;
 pub mod runtime;
 pub mod topics;
 

@@ -397,6 +397,7 @@ pub fn produce(
         .producer_config()
         .create_with_context(Deliveries::default())
         .map_err(ProduceError::Client)?;
+    crate::producer_start::get_producer_id(producer.client(), topics[0]);
 
     let mut report = ProduceReport {
         sent: topics.iter().map(|t| (t.to_string(), 0)).collect(),

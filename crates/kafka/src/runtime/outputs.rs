@@ -15,9 +15,6 @@ use rdkafka::{ClientConfig, ClientContext};
 use super::RuntimeError;
 use crate::TopicNames;
 
-/// Metadata requests made at start (see [`Outputs::warm_up`]).
-const WARM_UP_ROUNDS: u32 = 3;
-
 /// Counts failed deliveries.
 #[derive(Default)]
 pub struct DeliveryCounter {
@@ -54,36 +51,11 @@ pub struct Outputs {
 
 impl Outputs {
     pub fn new(config: &ClientConfig, topics: TopicNames) -> Result<Arc<Self>, RuntimeError> {
-        let mut config = config.clone();
-        // Connect to every broker as soon as it is known (not when first
-        // needed): see [`Outputs::warm_up`].
-        if config.get("enable.sparse.connections").is_none() {
-            config.set("enable.sparse.connections", "false");
-        }
-        let producer = config
+        let producer: ThreadedProducer<DeliveryCounter> = config
             .create_with_context(DeliveryCounter::default())
             .map_err(|e| RuntimeError::Kafka(format!("cannot create the producer: {e}")))?;
-        let out = Outputs { producer, topics };
-        out.warm_up();
-        Ok(Arc::new(out))
-    }
-
-    /// Lets the idempotent producer get its producer id now. librdkafka
-    /// asks for one only when a broker it has learned is up, and retries on
-    /// a 500 ms timer otherwise: a fresh instance sent nothing for its
-    /// first second (measured: the producer id came 1.0 s after start,
-    /// while the inputs had been read in 0.2 s). Every metadata response
-    /// also retries, so a few metadata requests a few milliseconds apart,
-    /// once the brokers are connected, get the id in about 20 ms. Failures
-    /// here are not errors: sending retries on its own.
-    fn warm_up(&self) {
-        for _ in 0..WARM_UP_ROUNDS {
-            let _ = self
-                .producer
-                .client()
-                .fetch_metadata(Some(&self.topics.internal), Duration::from_secs(2));
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        crate::producer_start::get_producer_id(producer.client(), &topics.internal);
+        Ok(Arc::new(Outputs { producer, topics }))
     }
 
     fn send(&self, mut record: BaseRecord<'_, [u8], [u8]>) -> Result<(), RuntimeError> {
