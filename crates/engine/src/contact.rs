@@ -1,12 +1,11 @@
 //! [`Contact`]: a person's contact details as last seen in a manifest.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use pooltrace_model::{Address, Manifest, Member, Region};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::packed::{to_address, to_region, MemberView, PackedManifest};
+use crate::packed::{to_address, to_region, MemberView, PackedManifest, ReadBytes};
 
 /// A person's contact details as last seen in a manifest: what a tracing
 /// team needs to find them. A handle on one member of the shared packed
@@ -198,38 +197,6 @@ impl Serialize for Bin<'_> {
     }
 }
 
-/// A byte string read back: borrowed from the input when the deserializer
-/// can lend it (MessagePack read from a slice: messages between partitions,
-/// snapshots), copied otherwise. Either way it is copied once more, into
-/// the contact's packed bytes: a contact read used to cost two more
-/// allocations for its two parts.
-struct BinRead<'de>(Cow<'de, [u8]>);
-
-impl<'de> Deserialize<'de> for BinRead<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Lend;
-        impl<'de> serde::de::Visitor<'de> for Lend {
-            type Value = Cow<'de, [u8]>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a byte string")
-            }
-            fn visit_borrowed_bytes<E: serde::de::Error>(
-                self,
-                v: &'de [u8],
-            ) -> Result<Self::Value, E> {
-                Ok(Cow::Borrowed(v))
-            }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
-                Ok(Cow::Owned(v.to_vec()))
-            }
-            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Self::Value, E> {
-                Ok(Cow::Owned(v))
-            }
-        }
-        d.deserialize_bytes(Lend).map(BinRead)
-    }
-}
-
 impl Serialize for Contact {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let damaged =
@@ -261,8 +228,10 @@ impl<'de> Deserialize<'de> for Contact {
             let ContactOwned { member, region } = ContactOwned::deserialize(d)?;
             PackedManifest::pack_contact(&member, &region)
         } else {
-            let (BinRead(region), BinRead(member)) =
-                <(BinRead<'de>, BinRead<'de>)>::deserialize(d)?;
+            // Borrowed where the reader lends them: the parts are copied
+            // once, into the contact's packed bytes.
+            let (ReadBytes(region), ReadBytes(member)) =
+                <(ReadBytes<'de>, ReadBytes<'de>)>::deserialize(d)?;
             PackedManifest::contact_from_parts(&region, &member)
                 .map_err(|e| serde::de::Error::custom(format!("contact: {e}")))?
         };

@@ -36,6 +36,8 @@
 //! the readers still check every bound and report a [`PackError`] instead
 //! of panicking.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use pooltrace_model::{Address, IdType, Manifest, Member, Region, Timestamp, TubeKind};
@@ -499,28 +501,39 @@ impl<'de> Deserialize<'de> for PackedManifest {
         if d.is_human_readable() {
             Ok(PackedManifest::pack(&Manifest::deserialize(d)?))
         } else {
-            let bytes = d.deserialize_bytes(BytesVisitor)?;
-            PackedManifest::from_bytes(bytes).map_err(serde::de::Error::custom)
+            let ReadBytes(bytes) = ReadBytes::deserialize(d)?;
+            PackedManifest::from_bytes(bytes.into_owned()).map_err(serde::de::Error::custom)
         }
     }
 }
 
-/// Reads a byte string (MessagePack `bin`) into a vector.
-pub(crate) struct BytesVisitor;
+/// A byte string (MessagePack `bin`) read back: borrowed from the input
+/// when the deserializer can lend it (MessagePack read from a slice:
+/// messages between partitions, snapshots), copied otherwise.
+pub(crate) struct ReadBytes<'de>(pub Cow<'de, [u8]>);
 
-impl<'de> serde::de::Visitor<'de> for BytesVisitor {
-    type Value = Vec<u8>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a byte string")
-    }
-
-    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-        Ok(v.to_vec())
-    }
-
-    fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-        Ok(v)
+impl<'de> Deserialize<'de> for ReadBytes<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Lend;
+        impl<'de> serde::de::Visitor<'de> for Lend {
+            type Value = Cow<'de, [u8]>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_borrowed_bytes<E: serde::de::Error>(
+                self,
+                v: &'de [u8],
+            ) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v))
+            }
+        }
+        d.deserialize_bytes(Lend).map(ReadBytes)
     }
 }
 

@@ -7,6 +7,7 @@
 //! own next record, [`Timers::due_for_tube`]) leaves a stale copy in the
 //! time order, skipped when its time comes (it is no longer live).
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -81,28 +82,22 @@ impl Timers {
         self.live += 1;
     }
 
-    /// Cancels the live timers of `kind` for `key` (a timer whose firing
-    /// can no longer do anything: a tube's `result_missing` once its result
-    /// came). Without this every tube held its timers for a day of event
-    /// time: a tenth of a one-day demo's heap.
-    pub fn cancel(&mut self, key: &str, kind: TimerKind) {
-        let Some(timers) = self.by_key.get_mut(key) else {
+    /// Cancels the live timers of the given kinds for `key` (timers whose
+    /// firing can no longer do anything: a tube's `result_missing` once its
+    /// result came). Without this every tube held its timers for a day of
+    /// event time: a tenth of a one-day demo's heap.
+    pub fn cancel(&mut self, key: &str, kinds: &[TimerKind]) {
+        let Some(timers) = self.by_key.get(key) else {
             return;
         };
-        let mut dues: SmallVec<[EventTime; 2]> = SmallVec::new();
-        timers.retain(|&mut (due, k)| {
-            let hit = k == kind;
-            if hit {
-                dues.push(due);
-            }
-            !hit
-        });
-        if timers.is_empty() {
-            self.by_key.remove(key);
-        }
-        self.live -= dues.len();
-        for due in dues {
-            if let std::collections::btree_map::Entry::Occupied(mut at) = self.by_due.entry(due) {
+        let hits: SmallVec<[(EventTime, TimerKind); 2]> = timers
+            .iter()
+            .filter(|(_, kind)| kinds.contains(kind))
+            .copied()
+            .collect();
+        for (due, kind) in hits {
+            self.take(key, due, kind);
+            if let Entry::Occupied(mut at) = self.by_due.entry(due) {
                 at.get_mut().retain(|(k, ky)| !(*k == kind && &**ky == key));
                 if at.get().is_empty() {
                     at.remove();
@@ -294,9 +289,9 @@ mod tests {
         t.set(10, ResultMissing, "b"); // same due time, other key
         t.set(20, LabOverdue, "a");
         t.set(30, ResultMissing, "a"); // a second one of the kind
-        t.cancel("a", ResultMissing);
-        t.cancel("a", Orphan); // none of that kind: nothing happens
-        t.cancel("zz", ResultMissing);
+        t.cancel("a", &[ResultMissing]);
+        t.cancel("a", &[Orphan]); // none of that kind: nothing happens
+        t.cancel("zz", &[ResultMissing]);
         assert_eq!(t.len(), 2);
         // Nothing of it is left to hold memory or to skip later.
         assert_eq!(t.by_due.len(), 2, "{:?}", t.by_due);
@@ -308,7 +303,7 @@ mod tests {
                 (20, LabOverdue, "a".to_string())
             ]
         );
-        t.cancel("a", LabOverdue);
+        t.cancel("a", &[LabOverdue]);
         assert!(t.is_empty() && t.by_key.is_empty() && t.by_due.is_empty());
         // Set again after a cancel: live again.
         t.set(40, ResultMissing, "a");

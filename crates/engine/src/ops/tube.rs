@@ -117,7 +117,7 @@ impl TubeOp {
             ob.timers.set(due, TimerKind::ResultMissing, &m.tube_id);
         }
         // Its manifest is here: the orphan timer can no longer raise anything.
-        ob.timers.cancel(&m.tube_id, TimerKind::Orphan);
+        ob.timers.cancel(&m.tube_id, &[TimerKind::Orphan]);
         let now = m.collected_at;
         st.manifest = Some(packed);
         if let Some(r) = st.result.as_ref().and_then(|r| r.unpack().ok()) {
@@ -200,8 +200,10 @@ impl TubeOp {
         }
         // Its result is here: neither result_missing nor lab_overdue can
         // fire any more (they need a tube without a result).
-        ob.timers.cancel(&r.tube_id, TimerKind::ResultMissing);
-        ob.timers.cancel(&r.tube_id, TimerKind::LabOverdue);
+        ob.timers.cancel(
+            &r.tube_id,
+            &[TimerKind::ResultMissing, TimerKind::LabOverdue],
+        );
         let now = r.reported_at;
         st.result = Some(PackedResult::pack(&r));
         if st.manifest.is_some() {
