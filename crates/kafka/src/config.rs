@@ -401,6 +401,10 @@ pub struct KafkaConfig {
     /// milliseconds) stops holding back the event-time watermark, so an
     /// unused partition cannot stop every timer. Default 10000.
     pub source_idle_ms: u64,
+    /// Threads running the partitions' engines (`pooltrace run --brokers`),
+    /// each partition on one of them. Unset: one per core, at most one per
+    /// partition.
+    pub workers: Option<usize>,
 }
 
 impl Default for KafkaConfig {
@@ -443,6 +447,7 @@ impl Default for KafkaConfig {
             checkpoint: CheckpointConfig::default(),
             metrics_listen: None,
             source_idle_ms: 10_000,
+            workers: None,
         }
     }
 }
@@ -520,6 +525,8 @@ impl fmt::Debug for KafkaConfig {
             .field("extra", &extra)
             .field("checkpoint", &self.checkpoint)
             .field("metrics_listen", &self.metrics_listen)
+            .field("source_idle_ms", &self.source_idle_ms)
+            .field("workers", &self.workers)
             .finish()
     }
 }
@@ -737,6 +744,16 @@ impl KafkaConfig {
         self.with_extra(c)
     }
 
+    /// How many worker threads the runtime starts for topics of
+    /// `partitions` partitions: [`KafkaConfig::workers`], else one per
+    /// core; at least one, at most one per partition.
+    pub fn worker_threads(&self, partitions: u32) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.workers
+            .unwrap_or(cores)
+            .clamp(1, partitions.max(1) as usize)
+    }
+
     /// An admin client's settings (creating topics, reading metadata).
     pub fn admin_config(&self) -> ClientConfig {
         let c = self.common_config();
@@ -777,6 +794,14 @@ mod tests {
             Some("5")
         );
         assert_eq!(c.metrics_listen, None);
+        assert_eq!(c.workers, None);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(c.worker_threads(64), cores.min(64));
+        assert_eq!(c.worker_threads(1), 1, "never more than the partitions");
+        let w = |toml: &str, partitions| from_toml(toml).unwrap().worker_threads(partitions);
+        assert_eq!(w("workers = 3", 8), 3);
+        assert_eq!(w("workers = 3", 2), 2);
+        assert_eq!(w("workers = 0", 8), 1, "at least one");
         let p = c.producer_config();
         assert_eq!(p.get("bootstrap.servers"), Some("127.0.0.1:9092"));
         assert_eq!(p.get("compression.type"), Some("lz4"));

@@ -20,10 +20,17 @@
 //! that at-least-once delivery creates are dropped by the receiver: input
 //! records by (source partition, offset), messages by (sender, sequence).
 //!
+//! Threads: the main thread polls the consumer, runs the ingest and hands
+//! each internal record to the worker thread holding its partition
+//! ([`workers`], `kafka.workers`, default one per core); a partition's
+//! records are processed in offset order on its worker, so outputs are the
+//! same as on one thread.
+//!
 //! Checkpoints happen every `checkpoint.interval_ms`, before partitions are
 //! revoked in a rebalance, and at shutdown (SIGINT/SIGTERM): the producer is
 //! flushed first (everything the checkpoint reflects is in Kafka), then
-//! each partition writes its Parquet files and its checkpoint, then the
+//! each partition writes its Parquet files and its checkpoint (the workers
+//! at once, each after every record dispatched before), then the
 //! consumer group's offsets are committed.
 
 pub mod checkpoint;
@@ -32,6 +39,7 @@ pub mod ingest;
 pub mod outputs;
 pub mod sources;
 pub mod task;
+pub mod workers;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -49,9 +57,7 @@ use envelope::Source;
 use ingest::{kind_of_topic, Ingest};
 use outputs::Outputs;
 use task::{PartitionTask, TaskSettings};
-
-/// How long messages between partitions may wait in a busy task's outbox.
-const SEND_EVERY: Duration = Duration::from_millis(20);
+use workers::{Shared, Workers};
 
 /// How long a stopping instance waits for the group to take its partitions
 /// back before it closes the consumer anyway (see [`leave_group`]).
@@ -95,10 +101,11 @@ pub struct RunReport {
 }
 
 struct State {
-    settings: TaskSettings,
-    store: CheckpointStore,
+    settings: Arc<TaskSettings>,
+    store: Arc<CheckpointStore>,
     out: Arc<Outputs>,
-    tasks: BTreeMap<u32, PartitionTask>,
+    /// The partitions' engines, on their worker threads.
+    workers: Workers,
     ingest: Ingest,
     inputs: BTreeSet<Source>,
     fatal: Option<RuntimeError>,
@@ -131,14 +138,18 @@ impl ConsumerContext for Ctx {
                 st.fatal.get_or_insert(e);
             }
             let internal = st.out.topics.internal.clone();
+            let mut closed = Vec::new();
             for (topic, p) in revoked {
                 if topic == internal {
-                    st.tasks.remove(&(p as u32));
+                    closed.push(p as u32);
                 } else if let Some(kind) = kind_of_topic(&st.out.topics, &topic) {
                     let src = Source { kind, partition: p };
                     st.ingest.sources.remove(&src);
                     st.inputs.remove(&src);
                 }
+            }
+            if let Err(e) = st.workers.close(&closed) {
+                st.fatal.get_or_insert(e);
             }
             tracing::info!(
                 partitions = tpl.count(),
@@ -227,7 +238,7 @@ fn take(st: &mut State, partitions: &[(String, i32)]) -> Result<(), RuntimeError
         if *topic == st.out.topics.internal {
             let p = *partition as u32;
             let task = PartitionTask::open(p, &st.settings, &st.store)?;
-            st.tasks.insert(p, task);
+            st.workers.open(task)?;
         } else if let Some(kind) = kind_of_topic(&st.out.topics, topic) {
             let src = Source {
                 kind,
@@ -249,16 +260,17 @@ fn checkpoint(
 ) -> Result<(), RuntimeError> {
     let wanted =
         |topic: &str, p: i32| only.is_none_or(|o| o.iter().any(|(t, q)| t == topic && *q == p));
-    send_msgs(st)?;
+    st.workers.send_msgs()?;
     st.out.flush()?;
     let mut tpl = TopicPartitionList::new();
     let internal = st.out.topics.internal.clone();
-    for (p, task) in st.tasks.iter_mut() {
-        if !wanted(&internal, *p as i32) {
-            continue;
-        }
-        task.checkpoint(&st.store)?;
-        tpl.add_partition_offset(&internal, *p as i32, Offset::Offset(task.next_offset()))
+    let held: Vec<u32> = st
+        .workers
+        .partitions()
+        .filter(|p| wanted(&internal, *p as i32))
+        .collect();
+    for (p, next) in st.workers.checkpoint(Some(&held))? {
+        tpl.add_partition_offset(&internal, p as i32, Offset::Offset(next))
             .map_err(|e| RuntimeError::Kafka(e.to_string()))?;
     }
     for (src, s) in &st.ingest.sources {
@@ -278,15 +290,6 @@ fn checkpoint(
     }
     st.report.checkpoints += 1;
     tracing::debug!(sources = ?st.ingest.progress(), "ingest");
-    Ok(())
-}
-
-/// Writes every task's waiting messages to the internal topic.
-fn send_msgs(st: &mut State) -> Result<(), RuntimeError> {
-    let State { tasks, out, .. } = st;
-    for task in tasks.values_mut() {
-        task.send_msgs(out)?;
-    }
     Ok(())
 }
 
@@ -318,7 +321,7 @@ pub fn run(opts: RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, Runtime
     })?;
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| RuntimeError::Io(format!("cannot create {}: {e}", opts.out.display())))?;
-    let settings = TaskSettings {
+    let settings = Arc::new(TaskSettings {
         engine: opts.pipeline.engine.clone(),
         parquet: opts.pipeline.parquet.clone(),
         pseudonym_key,
@@ -326,14 +329,22 @@ pub fn run(opts: RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, Runtime
         partitions,
         sources: 3 * partitions as usize,
         max_record_bytes: opts.pipeline.input.max_record_bytes,
-    };
-    let store = CheckpointStore::open(&k.checkpoint.store, &k.group_id)?;
+    });
+    let store = Arc::new(CheckpointStore::open(&k.checkpoint.store, &k.group_id)?);
     let out = Outputs::new(&k.producer_config(), topics.clone())?;
+    let workers = Workers::start(
+        k.worker_threads(partitions),
+        Shared {
+            settings: Arc::clone(&settings),
+            store: Arc::clone(&store),
+            out: Arc::clone(&out),
+        },
+    )?;
     let state = Arc::new(Mutex::new(State {
         settings,
         store,
         out: Arc::clone(&out),
-        tasks: BTreeMap::new(),
+        workers,
         ingest: Ingest::default(),
         inputs: BTreeSet::new(),
         fatal: None,
@@ -368,19 +379,13 @@ pub fn run(opts: RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, Runtime
     let mut pause = interval;
     let mut last_checkpoint = Instant::now();
     let mut last_idle_check = Instant::now();
-    let mut last_send = Instant::now();
     let idle_after = Duration::from_millis(k.source_idle_ms);
     let result = (|| -> Result<(), RuntimeError> {
         while !stop.load(Ordering::Relaxed) {
             let polled = consumer.poll(Duration::from_millis(100));
             let mut st = lock(&state);
-            if let Some(e) = st.fatal.take() {
+            if let Some(e) = st.fatal.take().or_else(|| st.workers.take_fatal()) {
                 return Err(e);
-            }
-            if polled.is_none() || last_send.elapsed() >= SEND_EVERY {
-                // Idle, or busy for a while: what waits goes out (latency).
-                send_msgs(&mut st)?;
-                last_send = Instant::now();
             }
             match polled {
                 None => {}
@@ -408,7 +413,7 @@ pub fn run(opts: RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, Runtime
         }
         let mut st = lock(&state);
         checkpoint(&mut st, &consumer, None)?;
-        st.report.summaries = st.tasks.iter().map(|(p, t)| (*p, t.summary())).collect();
+        st.report.summaries = st.workers.summaries()?;
         Ok(())
     })();
     // After an error: no checkpoint; a restart resumes from the last good one.
@@ -489,7 +494,7 @@ fn assign_static(
     let mut tpl = TopicPartitionList::new();
     for (t, p) in &wanted {
         let offset = if *t == st.out.topics.internal {
-            Offset::Offset(st.tasks[&(*p as u32)].next_offset())
+            Offset::Offset(st.workers.expected(*p as u32).unwrap_or(0))
         } else {
             committed
                 .as_ref()
@@ -513,7 +518,7 @@ fn assign_static(
 fn resumed_past(st: &State, msg: &rdkafka::message::BorrowedMessage<'_>) -> Option<(i64, i64)> {
     let topic = msg.topic();
     let want = if topic == st.out.topics.internal {
-        Some(st.tasks.get(&(msg.partition() as u32))?.next_offset())
+        Some(st.workers.expected(msg.partition() as u32)?)
     } else {
         let kind = kind_of_topic(&st.out.topics, topic)?;
         st.ingest.expected(Source {
@@ -531,19 +536,8 @@ fn on_message(
     let topic = msg.topic();
     let value = msg.payload().unwrap_or(&[]);
     if topic == st.out.topics.internal {
-        let p = msg.partition() as u32;
-        let State {
-            tasks,
-            settings,
-            out,
-            ..
-        } = st;
-        match tasks.get_mut(&p) {
-            Some(task) => task.process(msg.offset(), msg.key(), value, settings, out),
-            // Fetched before a rebalance took the partition away: its new
-            // owner reads it from the committed offset.
-            None => Ok(()),
-        }
+        st.workers
+            .dispatch(msg.partition() as u32, msg.offset(), msg.key(), value)
     } else if let Some(kind) = kind_of_topic(&st.out.topics, topic) {
         let source = Source {
             kind,
