@@ -5,7 +5,7 @@ use std::sync::Arc;
 use pooltrace_model::{Address, Manifest, Member, Region};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::packed::{to_address, to_region, MemberView, PackedManifest, ReadBytes};
+use crate::packed::{to_address, to_region, MemberView, PackError, PackedManifest, ReadBytes};
 
 /// A person's contact details as last seen in a manifest: what a tracing
 /// team needs to find them. A handle on one member of the shared packed
@@ -79,6 +79,25 @@ impl Contact {
     /// The shared packed manifest and the member's byte offset, borrowed.
     pub(crate) fn parts(&self) -> (&PackedManifest, u32) {
         (&self.packed, self.at)
+    }
+
+    /// The packed bytes of the region and of the member (what
+    /// [`Contact::from_packed_parts`] takes back).
+    pub(crate) fn packed_parts(&self) -> Result<(&[u8], &[u8]), PackError> {
+        Ok((
+            self.packed.region_bytes()?,
+            self.packed.member_bytes(self.at())?,
+        ))
+    }
+
+    /// A contact from the packed bytes of a region and a member, checked
+    /// (see [`PackedManifest::contact_from_parts`]).
+    pub(crate) fn from_packed_parts(region: &[u8], member: &[u8]) -> Result<Self, PackError> {
+        let packed = PackedManifest::contact_from_parts(region, member)?;
+        Ok(Contact {
+            at: first_member(&packed),
+            packed: Arc::new(packed),
+        })
     }
 
     /// The contact [`Contact::into_parts`] took apart.
@@ -202,8 +221,7 @@ impl Serialize for Contact {
         let damaged =
             |e: crate::packed::PackError| serde::ser::Error::custom(format!("contact: {e}"));
         if !s.is_human_readable() {
-            let region = self.packed.region_bytes().map_err(damaged)?;
-            let member = self.packed.member_bytes(self.at()).map_err(damaged)?;
+            let (region, member) = self.packed_parts().map_err(damaged)?;
             return (Bin(region), Bin(member)).serialize(s);
         }
         let view = self
@@ -224,21 +242,20 @@ impl<'de> Deserialize<'de> for Contact {
     /// the member and the region, so they (and `==`, and
     /// [`Contact::household_key`]) answer exactly as before the round trip.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let packed = if d.is_human_readable() {
+        if d.is_human_readable() {
             let ContactOwned { member, region } = ContactOwned::deserialize(d)?;
-            PackedManifest::pack_contact(&member, &region)
-        } else {
-            // Borrowed where the reader lends them: the parts are copied
-            // once, into the contact's packed bytes.
-            let (ReadBytes(region), ReadBytes(member)) =
-                <(ReadBytes<'de>, ReadBytes<'de>)>::deserialize(d)?;
-            PackedManifest::contact_from_parts(&region, &member)
-                .map_err(|e| serde::de::Error::custom(format!("contact: {e}")))?
-        };
-        Ok(Contact {
-            at: first_member(&packed),
-            packed: Arc::new(packed),
-        })
+            let packed = PackedManifest::pack_contact(&member, &region);
+            return Ok(Contact {
+                at: first_member(&packed),
+                packed: Arc::new(packed),
+            });
+        }
+        // Borrowed where the reader lends them: the parts are copied once,
+        // into the contact's packed bytes.
+        let (ReadBytes(region), ReadBytes(member)) =
+            <(ReadBytes<'de>, ReadBytes<'de>)>::deserialize(d)?;
+        Contact::from_packed_parts(&region, &member)
+            .map_err(|e| serde::de::Error::custom(format!("contact: {e}")))
     }
 }
 

@@ -45,6 +45,7 @@ mod contact;
 mod effect;
 mod engine;
 pub mod msg;
+mod msg_wire;
 pub mod ops;
 pub mod packed;
 mod packed_result;

@@ -689,7 +689,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string's bytes, not checked for UTF-8.
-    fn raw(&mut self) -> Result<&'a [u8], PackError> {
+    pub(crate) fn raw(&mut self) -> Result<&'a [u8], PackError> {
         let n = self.len()?;
         self.bytes(n)
     }

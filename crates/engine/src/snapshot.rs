@@ -25,9 +25,11 @@
 //! message queues are not in it: [`Engine::restore`] keeps those of the
 //! engine it is called on.
 //!
-//! A message ([`encode_msg`]) is one format byte ([`MSG_FORMAT`]) then the
-//! [`Msg`] in MessagePack. A contact in it carries only the member and the
-//! region (see [`crate::msg::Contact`]), not the whole manifest.
+//! A message ([`encode_msg`]) is one format byte ([`MSG_FORMAT`]), a kind
+//! byte, then the [`Msg`]: compact binary for the two frequent kinds
+//! (`msg_wire.rs`), MessagePack for the rest. A contact in it carries only
+//! the member and the region (see [`crate::msg::Contact`]), not the whole
+//! manifest.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -35,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use pooltrace_model::Timestamp;
 
 use crate::msg::Msg;
+use crate::msg_wire;
 use crate::Engine;
 
 /// The snapshot format this build writes and reads.
@@ -44,7 +47,12 @@ pub const SNAPSHOT_VERSION: u32 = 3;
 const MAGIC: &[u8] = b"pooltrace-engine-snapshot/";
 
 /// The first byte of every encoded message: the message format version.
-pub const MSG_FORMAT: u8 = 3;
+/// Format 4 adds a kind byte and the compact layout of `msg_wire.rs`.
+pub const MSG_FORMAT: u8 = 4;
+
+/// The format earlier builds wrote (MessagePack only), still read, so that
+/// an internal topic written before an upgrade replays.
+const MSG_FORMAT_NAMED_ONLY: u8 = 3;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -188,14 +196,24 @@ impl Engine {
     }
 }
 
-/// Encodes a message for the repartition topic: [`MSG_FORMAT`], then the
-/// message in MessagePack with named fields.
+/// Encodes a message for the repartition topic: [`MSG_FORMAT`], a kind
+/// byte, then the message: in a compact binary layout for the two that
+/// make up nearly all the traffic (a tube observed by a member, a
+/// member's address; see `msg_wire.rs`), else in MessagePack with named
+/// fields.
 pub fn encode_msg(msg: &Msg) -> Result<Vec<u8>, SnapshotError> {
     let mut buf = vec![MSG_FORMAT];
-    rmp_serde::encode::write_named(&mut buf, msg).map_err(|e| SnapshotError::Encode {
+    let compact = msg_wire::encode(msg, &mut buf).map_err(|e| SnapshotError::Encode {
         part: "message",
         source: Box::new(e),
     })?;
+    if !compact {
+        buf.push(msg_wire::NAMED);
+        rmp_serde::encode::write_named(&mut buf, msg).map_err(|e| SnapshotError::Encode {
+            part: "message",
+            source: Box::new(e),
+        })?;
+    }
     Ok(buf)
 }
 
@@ -207,13 +225,30 @@ pub fn decode_msg(bytes: &[u8]) -> Result<Msg, SnapshotError> {
             why: "empty".into(),
         });
     };
-    if format != MSG_FORMAT {
-        return Err(SnapshotError::MsgFormat {
-            found: format,
-            supported: MSG_FORMAT,
-        });
-    }
-    rmp_serde::from_slice(body).map_err(|e| SnapshotError::Decode {
+    let named = match (format, body.split_first()) {
+        // Format 3 (earlier builds): MessagePack only, no kind byte.
+        (MSG_FORMAT_NAMED_ONLY, _) => body,
+        (MSG_FORMAT, Some((&msg_wire::NAMED, rest))) => rest,
+        (MSG_FORMAT, Some((&kind, rest))) => {
+            return msg_wire::decode(kind, rest).map_err(|e| SnapshotError::Decode {
+                part: "message",
+                source: Box::new(e),
+            })
+        }
+        (MSG_FORMAT, None) => {
+            return Err(SnapshotError::Malformed {
+                part: "message",
+                why: "no kind byte".into(),
+            })
+        }
+        _ => {
+            return Err(SnapshotError::MsgFormat {
+                found: format,
+                supported: MSG_FORMAT,
+            })
+        }
+    };
+    rmp_serde::from_slice(named).map_err(|e| SnapshotError::Decode {
         part: "message",
         source: Box::new(e),
     })

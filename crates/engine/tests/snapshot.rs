@@ -895,6 +895,61 @@ fn every_message_survives_its_encoding() {
     };
     assert_eq!(*back.manifest, *batch_manifest);
 
+    // The two frequent kinds go compact (kind byte 1, 2), the rest as
+    // MessagePack (kind 0). Every strict prefix of an encoding, and a
+    // compact one with a byte more, is refused with an error, never a panic
+    // or a different message; format 3 (earlier builds: MessagePack right
+    // after the format byte) still reads.
+    // No optional field, no Ct at all, a contact without details.
+    msgs.push(Msg::Observed {
+        contact: Contact::of(&pool, 1),
+        obs: Arc::new(Observation {
+            tube_id: "S-0002".into(),
+            region: Arc::new(region.clone()),
+            tube_kind: TubeKind::Single,
+            revision: 0,
+            interpretation: Interpretation::Invalid,
+            collected_at: utc,
+            reported_at: utc,
+            retest_of: None,
+            ct: Ct::default(),
+            lab_id: String::new(),
+            kit: None,
+            decided_by: None,
+            batch: None,
+            decoded: None,
+        }),
+        at: utc,
+    });
+    round_trip(msgs.last().unwrap());
+    let mut compact = 0;
+    for m in &msgs {
+        let bytes = encode_msg(m).unwrap();
+        let kind = match m {
+            Msg::Observed { .. } => 1,
+            Msg::Resident { .. } => 2,
+            _ => 0,
+        };
+        assert_eq!(bytes[1], kind, "kind byte of {m:?}");
+        compact += usize::from(kind != 0);
+        for len in 0..bytes.len() {
+            assert!(
+                decode_msg(&bytes[..len]).is_err(),
+                "{len} of {} bytes of {m:?} decoded",
+                bytes.len()
+            );
+        }
+        if kind != 0 {
+            let mut longer = bytes.clone();
+            longer.push(0);
+            assert!(decode_msg(&longer).is_err(), "a byte more: {m:?}");
+        }
+        let mut old = vec![3];
+        rmp_serde::encode::write_named(&mut old, m).unwrap();
+        assert_eq!(&decode_msg(&old).unwrap(), m, "format 3 of {m:?}");
+    }
+    assert!(compact >= 3, "the observed and resident cases are compact");
+
     // A contact costs its member and region, not the whole manifest.
     let one = encode_msg(&msgs[1]).unwrap().len();
     let whole = serde_json::to_vec(&*pool).unwrap().len();

@@ -32,8 +32,8 @@ use super::RuntimeError;
 pub const SEND_EVERY: Duration = Duration::from_millis(20);
 
 /// Jobs a worker's queue holds before the main thread waits for it (the
-/// largest internal record is about 256 KiB: at most 32 MiB a worker).
-const QUEUE: usize = 128;
+/// largest internal record is about 256 KiB: at most 8 MiB a worker).
+const QUEUE: usize = 32;
 
 /// The first error of any worker, for the main thread to stop on.
 type Fatal = Arc<Mutex<Option<RuntimeError>>>;
