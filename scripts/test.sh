@@ -13,6 +13,15 @@ fi
 # tansu, a Kafka-compatible broker: the Kafka tests run against it.
 bash scripts/broker.sh install
 
+# s3s-fs, an S3-compatible server over a directory: the S3 checkpoint-store
+# tests start it on 127.0.0.1 (tests/support/s3.rs). 0.14.1: later releases
+# need Rust 1.96 or newer.
+CARGO_BIN=${CARGO_HOME:-$HOME/.cargo}/bin
+if ! command -v s3s-fs >/dev/null 2>&1 && [ ! -x "$CARGO_BIN/s3s-fs" ]; then
+  echo "== installing s3s-fs (cargo install, about 2 minutes)"
+  cargo install s3s-fs --version 0.14.1 --features binary --locked
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

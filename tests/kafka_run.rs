@@ -1,7 +1,8 @@
 //! `pooltrace run --brokers` against a real broker: a simulated city
 //! published to Kafka gives the same alerts as the file run on the same
 //! files, with one instance or two sharing the partitions, across `kill -9`
-//! crashes, and with poison messages mixed in.
+//! crashes, with poison messages mixed in, and with its checkpoints in an
+//! S3 bucket (`s3s-fs` on 127.0.0.1).
 
 mod support;
 
@@ -290,4 +291,63 @@ fn poison_messages_go_to_the_dead_letters_and_the_rest_is_processed() {
             .any(|r| r.contains("ct.N") && r.contains("99")),
         "the bad Ct is named: {reasons:?}"
     );
+}
+
+#[test]
+fn checkpoints_in_an_s3_bucket_carry_an_instance_across_a_restart() {
+    let broker = Broker::start();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("ckpt")).unwrap(); // the bucket
+    let s3 = support::s3::S3Server::start(root.path());
+    let env = s3.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // The end-to-end test's city: the checkpoint store must not change
+    // what the run raises.
+    let city = City::simulate(3000, 7);
+    let expected = city.file_mode_alerts();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut d, topics) = deployment(&broker, dir.path(), "s3ckpt", 4);
+    d.checkpoints = "s3://ckpt/pooltrace".into();
+    d.static_partitions = Some("[0, 1, 2, 3]".into());
+    city.produce(&broker, &d.config);
+    let first = d.start_with("first", &env);
+    let got = wait_for_alerts(&broker, &topics, &expected, SETTLE);
+    first.stop();
+    assert_same_alerts(&expected, &got);
+    // Each partition's checkpoint is an object in the bucket.
+    for p in 0..4 {
+        let object = root
+            .path()
+            .join(format!("ckpt/pooltrace/s3ckpt-group/p{p:04}.ckpt"));
+        assert!(object.is_file(), "{} missing", object.display());
+    }
+    // A new instance resumes every partition from its object, past offset 0.
+    let second = d.start_with("second", &env);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let resumed = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("partition opened"))
+            .filter(|l| {
+                l.split("next_offset=")
+                    .nth(1)
+                    .and_then(|r| r.split_whitespace().next())
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .is_some_and(|n| n > 0)
+            })
+            .count()
+    };
+    loop {
+        let log = std::fs::read_to_string(&second.log).unwrap_or_default();
+        if resumed(&log) == 4 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the restarted instance did not resume 4 partitions from S3: {log}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    second.stop();
+    // Nothing new or changed on the alert topic after the restart.
+    assert_same_alerts(&expected, &topic_alerts(&broker, &topics));
 }

@@ -10,7 +10,6 @@
 //! Tests share a broker: each creates its own topics under a unique prefix
 //! ([`Broker::create_topics`]).
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -44,28 +43,6 @@ struct Inner {
 
 static SHARED: Mutex<Weak<Inner>> = Mutex::new(Weak::new());
 static TOPIC_SETS: AtomicU32 = AtomicU32::new(0);
-
-fn find_tansu() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    if let Some(home) = std::env::var_os("CARGO_HOME") {
-        dirs.push(PathBuf::from(home).join("bin"));
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        dirs.push(PathBuf::from(home).join(".cargo/bin"));
-    }
-    dirs.into_iter()
-        .map(|d| d.join("tansu"))
-        .find(|p| p.is_file())
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free 127.0.0.1 port")
-}
 
 /// Waits until a metadata request to `addr` succeeds.
 fn wait_ready(addr: &str, deadline: Duration, alive: &mut dyn FnMut() -> Result<(), String>) {
@@ -117,10 +94,10 @@ impl Broker {
     }
 
     fn start_tansu() -> Inner {
-        let tansu = find_tansu().unwrap_or_else(|| {
+        let tansu = super::find_cargo_bin("tansu").unwrap_or_else(|| {
             panic!("POOLTRACE_TEST_BROKER is not set and `tansu` is not in PATH or ~/.cargo/bin; {HOW_TO_GET_ONE}")
         });
-        let port = free_port();
+        let port = super::free_port();
         let addr = format!("127.0.0.1:{port}");
         let log = std::env::temp_dir().join(format!(
             "pooltrace-test-tansu-{}-{port}.log",

@@ -3,11 +3,35 @@
 
 pub mod broker;
 pub mod kafka_run;
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub const KEY: &str = "test-pseudonym-key-0123456789";
+
+/// A program installed with `cargo install` (or otherwise in PATH): PATH,
+/// then `$CARGO_HOME/bin`, then `~/.cargo/bin`.
+pub fn find_cargo_bin(name: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("CARGO_HOME") {
+        dirs.push(PathBuf::from(home).join("bin"));
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join(".cargo/bin"));
+    }
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// A free port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free 127.0.0.1 port")
+}
 
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_pooltrace"));

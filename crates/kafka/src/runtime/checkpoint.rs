@@ -84,8 +84,24 @@ pub struct CheckpointStore {
 
 impl CheckpointStore {
     /// Opens `location` (a directory, created if missing, or a URL) for
-    /// consumer group `group`.
+    /// consumer group `group`. A URL's store takes its options from the
+    /// `AWS_*` environment variables (`AWS_ENDPOINT`, `AWS_REGION`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`, ...).
     pub fn open(location: &str, group: &str) -> Result<Self, CheckpointError> {
+        let options = std::env::vars()
+            .filter(|(k, _)| k.starts_with("AWS_"))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v));
+        Self::open_with(location, group, options)
+    }
+
+    /// [`CheckpointStore::open`] with a URL store's options given
+    /// (`object_store` keys such as `aws_endpoint`, `aws_allow_http`)
+    /// instead of read from the environment.
+    pub fn open_with(
+        location: &str,
+        group: &str,
+        options: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, CheckpointError> {
         let err = |message: String| CheckpointError::Store {
             store: location.to_string(),
             message,
@@ -96,9 +112,6 @@ impl CheckpointStore {
             .map_err(|e| err(e.to_string()))?;
         let (store, base): (Arc<dyn ObjectStore>, StorePath) = if location.contains("://") {
             let url = url::Url::parse(location).map_err(|e| err(e.to_string()))?;
-            let options = std::env::vars()
-                .filter(|(k, _)| k.starts_with("AWS_"))
-                .map(|(k, v)| (k.to_ascii_lowercase(), v));
             let (store, path) =
                 object_store::parse_url_opts(&url, options).map_err(|e| err(e.to_string()))?;
             (Arc::from(store), path)
