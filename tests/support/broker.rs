@@ -104,32 +104,14 @@ impl Broker {
             std::process::id()
         ));
         let log_file = std::fs::File::create(&log).expect("tansu log file");
-        // A watchdog shell runs tansu: it stops tansu when this test process
-        // goes away, even killed. Its own process group, so Drop stops both.
-        let script = r#"
-"$TANSU" broker --listener-url "tcp://$ADDR" --advertised-listener-url "tcp://$ADDR" \
-  --storage-engine memory://tansu/ &
-t=$!
-trap 'kill $t 2>/dev/null; wait $t; exit 0' TERM INT HUP
-while kill -0 "$TEST_PID" 2>/dev/null && kill -0 $t 2>/dev/null; do sleep 0.5; done
-kill $t 2>/dev/null
-wait $t
-"#;
-        let mut child = {
-            use std::os::unix::process::CommandExt;
-            Command::new("sh")
-                .arg("-c")
-                .arg(script)
-                .env("TANSU", &tansu)
-                .env("ADDR", &addr)
-                .env("TEST_PID", std::process::id().to_string())
-                .stdin(Stdio::null())
-                .stdout(log_file.try_clone().expect("log"))
-                .stderr(log_file)
-                .process_group(0)
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", tansu.display()))
-        };
+        // Under a watchdog shell: tansu stops when this test process goes
+        // away, even killed; Drop stops both (one process group).
+        let mut child = super::spawn_watched(
+            r#""$TANSU" broker --listener-url "tcp://$ADDR" --advertised-listener-url "tcp://$ADDR" --storage-engine memory://tansu/"#,
+            &[("TANSU", tansu.as_os_str()), ("ADDR", addr.as_ref())],
+            Some(log_file),
+        )
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", tansu.display()));
         let log_text = |log: &Path| std::fs::read_to_string(log).unwrap_or_default();
         wait_ready(
             &addr,

@@ -25,6 +25,42 @@ pub fn find_cargo_bin(name: &str) -> Option<PathBuf> {
     dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
+/// Starts `command` (a shell command line; its parameters come from `env`)
+/// under a watchdog shell that stops it when this test process goes away,
+/// even killed. The shell and the command get a process group of their
+/// own: `kill -TERM -- -<pid of the returned child>` stops both.
+pub fn spawn_watched(
+    command: &str,
+    env: &[(&str, &std::ffi::OsStr)],
+    log: Option<std::fs::File>,
+) -> std::io::Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    let script = format!(
+        r#"
+{command} &
+s=$!
+trap 'kill $s 2>/dev/null; wait $s; exit 0' TERM INT HUP
+while kill -0 "$TEST_PID" 2>/dev/null && kill -0 $s 2>/dev/null; do sleep 0.5; done
+kill $s 2>/dev/null
+wait $s
+"#
+    );
+    let (out, err) = match log {
+        Some(f) => (Stdio::from(f.try_clone()?), Stdio::from(f)),
+        None => (Stdio::null(), Stdio::null()),
+    };
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .envs(env.iter().copied())
+        .env("TEST_PID", std::process::id().to_string())
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+}
+
 /// A free port on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -7,7 +7,7 @@
 
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use super::find_cargo_bin;
@@ -32,32 +32,19 @@ impl S3Server {
             )
         });
         let port = super::free_port();
-        let script = r#"
-"$S3S" --host 127.0.0.1 --port "$PORT" --access-key "$KEY" --secret-key "$SECRET" "$ROOT" &
-s=$!
-trap 'kill $s 2>/dev/null; wait $s; exit 0' TERM INT HUP
-while kill -0 "$TEST_PID" 2>/dev/null && kill -0 $s 2>/dev/null; do sleep 0.5; done
-kill $s 2>/dev/null
-wait $s
-"#;
-        let mut child = {
-            use std::os::unix::process::CommandExt;
-            Command::new("sh")
-                .arg("-c")
-                .arg(script)
-                .env("S3S", &bin)
-                .env("PORT", port.to_string())
-                .env("KEY", ACCESS_KEY)
-                .env("SECRET", SECRET_KEY)
-                .env("ROOT", root)
-                .env("TEST_PID", std::process::id().to_string())
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .process_group(0)
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()))
-        };
+        let port_text = port.to_string();
+        let mut child = super::spawn_watched(
+            r#""$S3S" --host 127.0.0.1 --port "$PORT" --access-key "$KEY" --secret-key "$SECRET" "$ROOT""#,
+            &[
+                ("S3S", bin.as_os_str()),
+                ("PORT", port_text.as_ref()),
+                ("KEY", ACCESS_KEY.as_ref()),
+                ("SECRET", SECRET_KEY.as_ref()),
+                ("ROOT", root.as_os_str()),
+            ],
+            None,
+        )
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
         let addr = format!("127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(&addr).is_err() {
