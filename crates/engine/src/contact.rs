@@ -55,10 +55,7 @@ impl Contact {
             Some(m) => PackedManifest::pack_contact(m, &manifest.region),
             None => PackedManifest::pack_contact(&nobody(), &manifest.region),
         };
-        Contact {
-            at: first_member(&packed),
-            packed: Arc::new(packed),
-        }
+        Contact::alone(packed)
     }
 
     /// The member whose record starts at byte `at` of `packed` (an offset
@@ -93,11 +90,16 @@ impl Contact {
     /// A contact from the packed bytes of a region and a member, checked
     /// (see [`PackedManifest::contact_from_parts`]).
     pub(crate) fn from_packed_parts(region: &[u8], member: &[u8]) -> Result<Self, PackError> {
-        let packed = PackedManifest::contact_from_parts(region, member)?;
-        Ok(Contact {
+        PackedManifest::contact_from_parts(region, member).map(Contact::alone)
+    }
+
+    /// The one member of a packed manifest made for a single contact
+    /// ([`PackedManifest::pack_contact`], [`PackedManifest::contact_from_parts`]).
+    fn alone(packed: PackedManifest) -> Self {
+        Contact {
             at: first_member(&packed),
             packed: Arc::new(packed),
-        })
+        }
     }
 
     /// The contact [`Contact::into_parts`] took apart.
@@ -244,11 +246,9 @@ impl<'de> Deserialize<'de> for Contact {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         if d.is_human_readable() {
             let ContactOwned { member, region } = ContactOwned::deserialize(d)?;
-            let packed = PackedManifest::pack_contact(&member, &region);
-            return Ok(Contact {
-                at: first_member(&packed),
-                packed: Arc::new(packed),
-            });
+            return Ok(Contact::alone(PackedManifest::pack_contact(
+                &member, &region,
+            )));
         }
         // Borrowed where the reader lends them: the parts are copied once,
         // into the contact's packed bytes.
@@ -282,11 +282,7 @@ mod tests {
             street: "S".into(),
             community: "C".into(),
         };
-        let packed = PackedManifest::pack_contact(&member, &region);
-        Contact {
-            at: first_member(&packed),
-            packed: Arc::new(packed),
-        }
+        Contact::alone(PackedManifest::pack_contact(&member, &region))
     }
 
     #[test]

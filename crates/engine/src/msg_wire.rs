@@ -18,11 +18,14 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use pooltrace_model::{Ct, DecodedEvidence, Interpretation, Region, Timestamp, TubeKind};
+use pooltrace_model::{Ct, DecodedEvidence, Interpretation, Region, Timestamp};
 
 use crate::contact::Contact;
 use crate::msg::{Msg, Observation};
-use crate::packed::{put_len, put_str, PackError, Reader};
+use crate::packed::{
+    flag, get_time, kind_byte, put_bytes, put_str, put_time, tube_kind_of, PackError, Reader,
+};
+use crate::packed_result::cts;
 
 /// Kind byte: the rest is the message in MessagePack with named fields.
 pub(crate) const NAMED: u8 = 0;
@@ -108,30 +111,19 @@ pub(crate) fn decode(kind: u8, body: &[u8]) -> Result<Msg, WireError> {
     }
 }
 
-fn put_time(b: &mut Vec<u8>, t: Timestamp) {
-    b.extend_from_slice(&t.millis().to_le_bytes());
-    b.extend_from_slice(&t.offset_secs().to_le_bytes());
-}
-
+/// A timestamp, with the check the MessagePack form makes: a UTC offset
+/// chrono can represent (`FixedOffset::east_opt`: strictly within a day).
 fn time(r: &mut Reader<'_>) -> Result<Timestamp, WireError> {
     let at = r.at;
-    let millis = i64::from_le_bytes(r.array()?);
-    let offset = i32::from_le_bytes(r.array()?);
-    // As the MessagePack form checks: a UTC offset chrono can represent
-    // (`FixedOffset::east_opt`: strictly within a day).
-    if offset.unsigned_abs() >= 86_400 {
+    let t = get_time(r)?;
+    if t.offset_secs().unsigned_abs() >= 86_400 {
         return Err(WireError::Unknown {
             what: "UTC offset",
-            value: offset as u64,
-            at,
+            value: u64::from(t.offset_secs().unsigned_abs()),
+            at: at + 8,
         });
     }
-    Ok(Timestamp::from_millis(millis, offset))
-}
-
-fn put_bytes(b: &mut Vec<u8>, s: &[u8]) {
-    put_len(b, s.len());
-    b.extend_from_slice(s);
+    Ok(t)
 }
 
 fn put_contact(b: &mut Vec<u8>, c: &Contact) -> Result<(), PackError> {
@@ -152,16 +144,11 @@ fn put_observation(b: &mut Vec<u8>, o: &Observation) {
     for s in [&o.region.district, &o.region.street, &o.region.community] {
         put_str(b, s);
     }
-    b.push(match o.tube_kind {
-        TubeKind::Single => 0,
-        TubeKind::Household => 1,
-        TubeKind::Pool => 2,
-    });
+    b.push(kind_byte(o.tube_kind));
     b.extend_from_slice(&o.revision.to_le_bytes());
     b.push(interpretation_code(o.interpretation));
     put_time(b, o.collected_at);
     put_time(b, o.reported_at);
-    let flag = |present: bool, f: u8| if present { f } else { 0 };
     b.push(
         flag(o.retest_of.is_some(), RETEST_OF)
             | flag(o.kit.is_some(), KIT)
@@ -169,7 +156,7 @@ fn put_observation(b: &mut Vec<u8>, o: &Observation) {
             | flag(o.batch.is_some(), BATCH)
             | flag(o.decoded.is_some(), DECODED),
     );
-    let cts = [o.ct.orf1ab, o.ct.n, o.ct.e, o.ct.ic];
+    let cts = cts(&o.ct);
     b.push(
         cts.iter()
             .enumerate()
@@ -207,21 +194,13 @@ fn observation(r: &mut Reader<'_>) -> Result<Observation, WireError> {
         community: r.str()?.into(),
     });
     let at = r.at;
-    let tube_kind = match r.u8()? {
-        0 => TubeKind::Single,
-        1 => TubeKind::Household,
-        2 => TubeKind::Pool,
-        k => return Err(unknown("tube kind", k, at)),
-    };
+    let tag = r.u8()?;
+    let tube_kind = tube_kind_of(tag).ok_or_else(|| unknown("tube kind", tag, at))?;
     let revision = u32::from_le_bytes(r.array()?);
     let at = r.at;
-    let interpretation = interpretation_of(r.u8()?).ok_or_else(|| {
-        unknown(
-            "interpretation",
-            r.b.get(at).copied().unwrap_or_default(),
-            at,
-        )
-    })?;
+    let tag = r.u8()?;
+    let interpretation =
+        interpretation_of(tag).ok_or_else(|| unknown("interpretation", tag, at))?;
     let collected_at = time(r)?;
     let reported_at = time(r)?;
     let at = r.at;

@@ -178,9 +178,10 @@ impl PackedManifest {
                 | flag(m.pool_index.is_some(), POOL_INDEX)
         });
         b.push(flags);
-        let collected_at = m.map_or(Timestamp::from_millis(0, 0), |m| m.collected_at);
-        b.extend_from_slice(&collected_at.millis().to_le_bytes());
-        b.extend_from_slice(&collected_at.offset_secs().to_le_bytes());
+        put_time(
+            &mut b,
+            m.map_or(Timestamp::from_millis(0, 0), |m| m.collected_at),
+        );
         if let Some(i) = m.and_then(|m| m.pool_index) {
             b.extend_from_slice(&i.to_le_bytes());
         }
@@ -217,21 +218,14 @@ impl PackedManifest {
         let mut r = Reader { b, at: 0 };
         let region_at = r.u32()? as usize;
         let members_at = r.u32()? as usize;
-        let kind = match r.u8()? {
-            0 => TubeKind::Single,
-            1 => TubeKind::Household,
-            2 => TubeKind::Pool,
-            tag => {
-                return Err(PackError::BadTag {
-                    what: "kind",
-                    tag,
-                    at: KIND_AT,
-                })
-            }
-        };
+        let tag = r.u8()?;
+        let kind = tube_kind_of(tag).ok_or(PackError::BadTag {
+            what: "kind",
+            tag,
+            at: KIND_AT,
+        })?;
         let flags = r.u8()?;
-        let millis = i64::from_le_bytes(r.array()?);
-        let offset_secs = i32::from_le_bytes(r.array()?);
+        let collected_at = get_time(&mut r)?;
         let pool_index = if flags & POOL_INDEX != 0 {
             Some(r.u32()?)
         } else {
@@ -248,7 +242,7 @@ impl PackedManifest {
         Ok(ManifestView {
             tube_id,
             kind,
-            collected_at: Timestamp::from_millis(millis, offset_secs),
+            collected_at,
             site_id,
             retest_of,
             batch_id,
@@ -537,7 +531,8 @@ impl<'de> Deserialize<'de> for ReadBytes<'de> {
     }
 }
 
-fn kind_byte(k: TubeKind) -> u8 {
+/// A tube kind's byte in the packed layouts.
+pub(crate) fn kind_byte(k: TubeKind) -> u8 {
     match k {
         TubeKind::Single => 0,
         TubeKind::Household => 1,
@@ -545,7 +540,31 @@ fn kind_byte(k: TubeKind) -> u8 {
     }
 }
 
-fn flag(set: bool, bit: u8) -> u8 {
+/// The tube kind of a byte [`kind_byte`] wrote.
+pub(crate) fn tube_kind_of(tag: u8) -> Option<TubeKind> {
+    Some(match tag {
+        0 => TubeKind::Single,
+        1 => TubeKind::Household,
+        2 => TubeKind::Pool,
+        _ => return None,
+    })
+}
+
+/// A timestamp in the packed layouts: millis i64, then UTC offset i32.
+pub(crate) fn put_time(b: &mut Vec<u8>, t: Timestamp) {
+    b.extend_from_slice(&t.millis().to_le_bytes());
+    b.extend_from_slice(&t.offset_secs().to_le_bytes());
+}
+
+/// A timestamp [`put_time`] wrote.
+pub(crate) fn get_time(r: &mut Reader<'_>) -> Result<Timestamp, PackError> {
+    let millis = i64::from_le_bytes(r.array()?);
+    let offset = i32::from_le_bytes(r.array()?);
+    Ok(Timestamp::from_millis(millis, offset))
+}
+
+/// `bit` when `set`, else 0 (presence flags).
+pub(crate) fn flag(set: bool, bit: u8) -> u8 {
     if set {
         bit
     } else {
@@ -636,8 +655,14 @@ pub(crate) fn put_len(b: &mut Vec<u8>, mut n: usize) {
 }
 
 pub(crate) fn put_str(b: &mut Vec<u8>, s: &str) {
+    put_bytes(b, s.as_bytes());
+}
+
+/// A byte string: its LEB128 length, then the bytes (what
+/// [`Reader::raw`] reads).
+pub(crate) fn put_bytes(b: &mut Vec<u8>, s: &[u8]) {
     put_len(b, s.len());
-    b.extend_from_slice(s.as_bytes());
+    b.extend_from_slice(s);
 }
 
 /// Reads a packed buffer from a position, checking every bound.

@@ -18,7 +18,7 @@
 use pooltrace_model::{Call, Ct, LabResult, Receipt, ResultStatus, Timestamp};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::packed::{put_str, str_len, PackError, Reader};
+use crate::packed::{get_time as time, put_str, put_time, str_len, PackError, Reader};
 
 const RECEIVED_AT: u8 = 1;
 const KIT: u8 = 2;
@@ -34,18 +34,8 @@ pub struct PackedResult(Box<[u8]>);
 #[derive(Clone)]
 pub struct PackedReceipt(Box<[u8]>);
 
-fn put_time(b: &mut Vec<u8>, t: Timestamp) {
-    b.extend_from_slice(&t.millis().to_le_bytes());
-    b.extend_from_slice(&t.offset_secs().to_le_bytes());
-}
-
-fn time(r: &mut Reader<'_>) -> Result<Timestamp, PackError> {
-    let millis = i64::from_le_bytes(r.array()?);
-    let offset = i32::from_le_bytes(r.array()?);
-    Ok(Timestamp::from_millis(millis, offset))
-}
-
-fn cts(ct: &Ct) -> [Option<f64>; 4] {
+/// A Ct's four values in their fixed order (ORF1ab, N, E, IC).
+pub(crate) fn cts(ct: &Ct) -> [Option<f64>; 4] {
     [ct.orf1ab, ct.n, ct.e, ct.ic]
 }
 

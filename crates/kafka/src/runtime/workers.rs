@@ -59,6 +59,7 @@ enum Job {
 }
 
 /// What the workers share.
+#[derive(Clone)]
 pub struct Shared {
     pub settings: Arc<TaskSettings>,
     pub store: Arc<CheckpointStore>,
@@ -79,13 +80,12 @@ pub struct Workers {
 impl Workers {
     /// Starts `n` workers (at least one).
     pub fn start(n: usize, shared: Shared) -> Result<Self, RuntimeError> {
-        let shared = Arc::new(shared);
         let fatal: Fatal = Arc::default();
         let mut queues = Vec::new();
         let mut threads = Vec::new();
         for i in 0..n.max(1) {
             let (tx, rx) = sync_channel(QUEUE);
-            let (shared, fatal) = (Arc::clone(&shared), Arc::clone(&fatal));
+            let (shared, fatal) = (shared.clone(), Arc::clone(&fatal));
             let thread = std::thread::Builder::new()
                 .name(format!("pooltrace-worker-{i}"))
                 .spawn(move || work(&rx, &shared, &fatal))
