@@ -305,3 +305,51 @@ for r in sorted(json.dumps(dict(zip(cols, r)), default=str, sort_keys=True) for 
         .map(String::from)
         .collect()
 }
+
+/// Asserts the Kafka run's rows of `table` under `kafka` are the file
+/// run's under `files`, no row missing and none duplicated, naming the
+/// rows that differ.
+pub fn assert_same_rows(kafka: &Path, files: &Path, table: &str) {
+    let got = parquet_rows(kafka, table);
+    let want = parquet_rows(files, table);
+    if got == want {
+        return;
+    }
+    let only = |a: &[String], b: &[String]| -> Vec<String> {
+        let mut b = b.to_vec();
+        a.iter()
+            .filter(|r| match b.iter().position(|x| x == *r) {
+                Some(i) => {
+                    b.swap_remove(i);
+                    false
+                }
+                None => true,
+            })
+            .cloned()
+            .collect()
+    };
+    panic!(
+        "{table}: {} rows from Kafka, {} from the file run\nonly from Kafka:\n{}\nonly from the file run:\n{}",
+        got.len(),
+        want.len(),
+        only(&got, &want).join("\n"),
+        only(&want, &got).join("\n")
+    );
+}
+
+/// Waits until the Kafka run's Parquet rows under `kafka` equal the file
+/// run's under `files` (or the timeout passes). Rows reach Parquet at
+/// checkpoints, and the last records wait until every source is idle: a
+/// run can have sent every alert before it has written every row.
+pub fn wait_for_rows(kafka: &Path, files: &Path, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let tables = ["tube_results", "person_outcomes"];
+    let want: Vec<Vec<String>> = tables.iter().map(|t| parquet_rows(files, t)).collect();
+    while Instant::now() < deadline {
+        let got: Vec<Vec<String>> = tables.iter().map(|t| parquet_rows(kafka, t)).collect();
+        if got == want {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}

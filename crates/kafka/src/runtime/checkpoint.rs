@@ -12,6 +12,10 @@
 //!
 //! Layout of an object: one line of JSON ([`Meta`]), a newline, then the
 //! engine's snapshot bytes.
+//!
+//! The ingest of each input partition keeps a small object of its own,
+//! `{group}/src-{kind}-{partition:04}.json` ([`SourceMark`]): where it
+//! resumes and the source's greatest event time so far.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,6 +24,7 @@ use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 
+use super::envelope::{kind_name, Source};
 use super::sources::Sources;
 
 /// What a partition's checkpoint says besides the engine state.
@@ -41,8 +46,8 @@ pub struct Meta {
     /// The sources' event-time progress.
     pub sources: Sources,
     /// Input records received but not yet processed: they wait until every
-    /// source has passed their event time, so that they are processed in
-    /// event-time order across topics, as a file run merges them.
+    /// source has passed their order time, so that they are processed in
+    /// that order across topics, as a file run merges them.
     pub pending: Vec<PendingInput>,
 }
 
@@ -50,6 +55,10 @@ pub struct Meta {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PendingInput {
     pub event_time: i64,
+    /// Its order time (see the internal topic's input records); absent in
+    /// checkpoints of earlier versions, where it was the event time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_time: Option<i64>,
     /// `manifest`, `receipt` or `result`.
     pub kind: String,
     pub partition: i32,
@@ -60,6 +69,16 @@ pub struct PendingInput {
     pub key: Option<Vec<u8>>,
     /// The record as published (valid UTF-8: the ingest parsed it as JSON).
     pub value: String,
+}
+
+/// Where the ingest of one input partition stands, saved with each
+/// checkpoint once what it forwarded is in Kafka.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceMark {
+    /// The next offset to read: records before it were forwarded.
+    pub next_offset: i64,
+    /// The greatest event time read before it (millis, UTC offset).
+    pub max: Option<(i64, i32)>,
 }
 
 /// Current layout version.
@@ -135,6 +154,61 @@ impl CheckpointStore {
         self.prefix.clone().join(format!("p{partition:04}.ckpt"))
     }
 
+    fn source_object(&self, source: Source) -> StorePath {
+        self.prefix.clone().join(format!(
+            "src-{}-{:04}.json",
+            kind_name(source.kind),
+            source.partition
+        ))
+    }
+
+    fn store_error(&self, message: String) -> CheckpointError {
+        CheckpointError::Store {
+            store: self.label.clone(),
+            message,
+        }
+    }
+
+    fn put(&self, path: &StorePath, bytes: Vec<u8>) -> Result<(), CheckpointError> {
+        self.rt
+            .block_on(self.store.put(path, PutPayload::from(bytes)))
+            .map_err(|e| self.store_error(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The object's bytes, or `None` when there is none.
+    fn get(&self, path: &StorePath) -> Result<Option<Vec<u8>>, CheckpointError> {
+        self.rt
+            .block_on(async {
+                match self.store.get(path).await {
+                    Ok(r) => r.bytes().await.map(|b| Some(b.to_vec())),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .map_err(|e| self.store_error(e.to_string()))
+    }
+
+    /// Writes where the ingest of `source` stands, replacing the previous mark.
+    pub fn save_source(&self, source: Source, mark: &SourceMark) -> Result<(), CheckpointError> {
+        let bytes = serde_json::to_vec(mark).map_err(|e| self.store_error(e.to_string()))?;
+        self.put(&self.source_object(source), bytes)
+    }
+
+    /// Where the ingest of `source` last stood, or `None` when no mark was saved.
+    pub fn load_source(&self, source: Source) -> Result<Option<SourceMark>, CheckpointError> {
+        let path = self.source_object(source);
+        let Some(bytes) = self.get(&path)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| CheckpointError::Corrupt {
+                object: format!("{}/{}", self.label, path),
+                message: e.to_string(),
+            })
+    }
+
     /// Writes a partition's checkpoint, replacing the previous one.
     pub fn save(&self, meta: &Meta, engine: &[u8]) -> Result<(), CheckpointError> {
         let mut bytes = serde_json::to_vec(meta).map_err(|e| CheckpointError::Store {
@@ -143,36 +217,15 @@ impl CheckpointStore {
         })?;
         bytes.push(b'\n');
         bytes.extend_from_slice(engine);
-        let path = self.object(meta.partition);
-        self.rt
-            .block_on(self.store.put(&path, PutPayload::from(bytes)))
-            .map_err(|e| CheckpointError::Store {
-                store: self.label.clone(),
-                message: e.to_string(),
-            })?;
-        Ok(())
+        self.put(&self.object(meta.partition), bytes)
     }
 
     /// The latest checkpoint of a partition: its meta and engine snapshot,
     /// or `None` when there is none yet.
     pub fn load(&self, partition: u32) -> Result<Option<(Meta, Vec<u8>)>, CheckpointError> {
         let path = self.object(partition);
-        let got = self.rt.block_on(async {
-            match self.store.get(&path).await {
-                Ok(r) => r.bytes().await.map(Some),
-                Err(object_store::Error::NotFound { .. }) => Ok(None),
-                Err(e) => Err(e),
-            }
-        });
-        let bytes = match got {
-            Ok(Some(b)) => b,
-            Ok(None) => return Ok(None),
-            Err(e) => {
-                return Err(CheckpointError::Store {
-                    store: self.label.clone(),
-                    message: e.to_string(),
-                })
-            }
+        let Some(bytes) = self.get(&path)? else {
+            return Ok(None);
         };
         let corrupt = |message: String| CheckpointError::Corrupt {
             object: format!("{}/{}", self.label, path),
@@ -235,6 +288,41 @@ mod tests {
         std::fs::copy(dir.path().join("g1").join("p0002.ckpt"), &p3).unwrap();
         let e = store.load(3).unwrap_err().to_string();
         assert!(e.contains("holds partition 2, not 3"), "{e}");
+    }
+
+    #[test]
+    fn source_marks_are_kept_per_input_partition() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(dir.path().to_str().unwrap(), "g3").unwrap();
+        let src = |kind, partition| Source { kind, partition };
+        let results1 = src(pooltrace_model::RecordKind::Result, 1);
+        let manifests1 = src(pooltrace_model::RecordKind::Manifest, 1);
+        assert_eq!(store.load_source(results1).unwrap(), None);
+        let mark = SourceMark {
+            next_offset: 77,
+            max: Some((1_652_140_800_000, 28_800)),
+        };
+        store.save_source(results1, &mark).unwrap();
+        assert_eq!(store.load_source(results1).unwrap(), Some(mark));
+        assert_eq!(
+            store.load_source(manifests1).unwrap(),
+            None,
+            "another topic's partition 1"
+        );
+        let newer = SourceMark {
+            next_offset: 90,
+            max: None,
+        };
+        store.save_source(results1, &newer).unwrap();
+        assert_eq!(
+            store.load_source(results1).unwrap(),
+            Some(newer),
+            "replaced"
+        );
+        let object = dir.path().join("g3").join("src-result-0001.json");
+        std::fs::write(&object, b"{").unwrap();
+        let e = store.load_source(results1).unwrap_err().to_string();
+        assert!(e.contains("src-result-0001.json"), "{e}");
     }
 
     /// The URL branch (what `s3://` takes) through `object_store`'s own

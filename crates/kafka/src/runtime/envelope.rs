@@ -7,13 +7,17 @@
 //!
 //! | tag | kind  | fields |
 //! |-----|-------|--------|
-//! | 1   | input | source kind u8, source partition i32, source offset i64, Kafka timestamp i64 (`i64::MIN`: none), event time i64 (millis), then the original value bytes |
+//! | 1   | input | (read only: as earlier versions wrote; its order time is its event time) source kind u8, source partition i32, source offset i64, Kafka timestamp i64 (`i64::MIN`: none), event time i64 (millis), then the original value bytes |
 //! | 2   | msg   | (read only: one message a record, as earlier versions wrote): sender partition u32, sender sequence u64, then the engine's encoded message ([`pooltrace_engine::encode_msg`]) |
 //! | 3   | tick  | source kind u8, source partition i32, greatest event time i64 (`i64::MIN`: none yet), its UTC offset i32, idle u8 |
 //! | 4   | msgs  | sender partition u32, count u32, then per message its sender sequence u64, its length u32 and its encoded bytes |
+//! | 5   | input | as tag 1, then its order time i64 (millis) before the value bytes |
 //!
 //! An input is an input record forwarded by the ingest stage from the input
-//! topic it was published to (re-keyed by tube id). A msg is a message
+//! topic it was published to (re-keyed by tube id), with its order time:
+//! the greatest event time its source had reached when it was read
+//! (its own event time or later), which places it among the other
+//! sources' records as a merge of the sources by event time would. A msg is a message
 //! between keyed operators on different partitions; msgs is several of
 //! them from one sender to one partition in one record (what the runtime
 //! writes: far fewer records than one per message). A tick tells every
@@ -45,6 +49,12 @@ pub enum Envelope<'a> {
         kafka_ts: Option<i64>,
         /// The record's event time (millis), read once by the ingest.
         event_time: i64,
+        /// Where the record stands in its source (millis): the greatest
+        /// event time of the source up to and including it. Records are
+        /// processed in order of this time, so that one published late
+        /// (behind records with later times) is processed after everything
+        /// the source had published before it, as a merge of files would.
+        order_time: i64,
         value: &'a [u8],
     },
     Msg {
@@ -104,15 +114,17 @@ impl Envelope<'_> {
                 offset,
                 kafka_ts,
                 event_time,
+                order_time,
                 value,
             } => {
-                b.reserve(30 + value.len());
-                b.push(1);
+                b.reserve(38 + value.len());
+                b.push(5);
                 b.push(kind_code(source.kind));
                 b.extend_from_slice(&source.partition.to_le_bytes());
                 b.extend_from_slice(&offset.to_le_bytes());
                 b.extend_from_slice(&kafka_ts.unwrap_or(i64::MIN).to_le_bytes());
                 b.extend_from_slice(&event_time.to_le_bytes());
+                b.extend_from_slice(&order_time.to_le_bytes());
                 b.extend_from_slice(value);
             }
             Envelope::Msg { from, seq, body } => {
@@ -160,18 +172,24 @@ fn take<const N: usize>(b: &[u8], at: usize) -> Result<[u8; N], EnvelopeError> {
 /// Reads one record of the internal topic.
 pub fn decode(b: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
     match b.first() {
-        Some(1) => {
+        Some(tag @ (1 | 5)) => {
             let kind = kind_of(take::<1>(b, 1)?[0])?;
             let partition = i32::from_le_bytes(take(b, 2)?);
             let offset = i64::from_le_bytes(take(b, 6)?);
             let ts = i64::from_le_bytes(take(b, 14)?);
             let event_time = i64::from_le_bytes(take(b, 22)?);
+            let (order_time, value) = if *tag == 5 {
+                (i64::from_le_bytes(take(b, 30)?), &b[38..])
+            } else {
+                (event_time, &b[30..])
+            };
             Ok(Envelope::Input {
                 source: Source { kind, partition },
                 offset,
                 kafka_ts: (ts != i64::MIN).then_some(ts),
                 event_time,
-                value: &b[30..],
+                order_time,
+                value,
             })
         }
         Some(2) => Ok(Envelope::Msg {
@@ -234,6 +252,7 @@ mod tests {
                 offset: 42,
                 kafka_ts: Some(1_700_000_000_000),
                 event_time: 1_652_140_800_000,
+                order_time: 1_652_150_000_000,
                 value: b"{\"tube_id\":\"T1\"}",
             },
             Envelope::Input {
@@ -241,6 +260,7 @@ mod tests {
                 offset: 0,
                 kafka_ts: None,
                 event_time: -5,
+                order_time: -5,
                 value: b"",
             },
             Envelope::Msg {
@@ -267,12 +287,36 @@ mod tests {
                 msgs: vec![],
             },
         ];
-        for e in all {
-            assert_eq!(decode(&e.encode()).unwrap(), e);
+        for e in &all {
+            assert_eq!(&decode(&e.encode()).unwrap(), e);
         }
         assert!(decode(b"").is_err());
         assert!(decode(b"\x09").is_err());
         assert!(decode(&[1, 0, 1]).is_err(), "truncated input");
+        let with_order = all[0].encode();
+        assert!(
+            decode(&with_order[..37]).is_err(),
+            "truncated input with order time"
+        );
+        // An input as earlier versions wrote it (tag 1): its order time is
+        // its event time.
+        let mut old = vec![1, 1];
+        old.extend_from_slice(&3i32.to_le_bytes());
+        old.extend_from_slice(&42i64.to_le_bytes());
+        old.extend_from_slice(&i64::MIN.to_le_bytes());
+        old.extend_from_slice(&1_000i64.to_le_bytes());
+        old.extend_from_slice(b"{}");
+        assert_eq!(
+            decode(&old).unwrap(),
+            Envelope::Input {
+                source,
+                offset: 42,
+                kafka_ts: None,
+                event_time: 1_000,
+                order_time: 1_000,
+                value: b"{}",
+            }
+        );
         let msgs = Envelope::Msgs {
             from: 1,
             msgs: vec![(7, b"abc"), (8, b"de")],

@@ -8,8 +8,17 @@
 //! and when a source runs dry, it tells every partition how far in event
 //! time the source has got (a tick).
 //!
-//! At least once: after a crash the ingest re-reads from its last committed
-//! offset; receivers drop what they already have by (source, offset).
+//! Each forwarded record carries its order time: the greatest event time
+//! its source has reached up to and including it. Partitions process
+//! records in order of it, so a record published behind later ones is
+//! processed where a merge of the sources by event time would put it,
+//! whatever the timing of the fetches.
+//!
+//! At least once: after a crash the ingest re-reads from its last
+//! checkpointed offset ([`SourceMark`], which also keeps the source's
+//! greatest event time, so order times after a restart are those of an
+//! uninterrupted run); receivers drop what they already have by
+//! (source, offset).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -19,6 +28,7 @@ use std::borrow::Cow;
 
 use pooltrace_model::{decode_record, RecordKind, Timestamp};
 
+use super::checkpoint::SourceMark;
 use super::envelope::{Envelope, Source};
 use super::outputs::{DeadOrigin, Outputs};
 use super::RuntimeError;
@@ -28,7 +38,7 @@ use crate::produce::TICK_KEY;
 /// Records between two ticks of a busy source.
 const TICK_EVERY: u32 = 500;
 /// Longest time a busy source goes without a tick: records wait for every
-/// source's tick to pass their event time, so at a low rate this bounds
+/// source's tick to pass their order time, so at a low rate this bounds
 /// that wait (500 records at 750 records/s would be 0.67 s).
 const TICK_AFTER: Duration = Duration::from_millis(50);
 
@@ -44,6 +54,8 @@ pub struct SourceState {
     idle: bool,
     /// When the last record came (or the partition was assigned).
     last_seen: Option<Instant>,
+    /// The next offset as last saved in a [`SourceMark`].
+    saved: Option<i64>,
 }
 
 /// The ingest stage of this instance: the input partitions it reads.
@@ -111,6 +123,7 @@ impl Ingest {
                     offset,
                     kafka_ts,
                     event_time: t.millis(),
+                    order_time: st.max.map_or(t.millis(), |m| m.0),
                     value,
                 };
                 out.internal(to, key.unwrap_or_default(), &env.encode())?;
@@ -132,9 +145,47 @@ impl Ingest {
             .collect()
     }
 
-    /// Records before `offset` were forwarded already (the committed offset).
+    /// Records before `offset` were forwarded already (the committed
+    /// offset; a saved [`SourceMark`] may be further on, since it is
+    /// written before offsets are committed).
     pub fn resume_at(&mut self, source: Source, offset: i64) {
-        self.sources.entry(source).or_default().next_offset = Some(offset);
+        let st = self.sources.entry(source).or_default();
+        if st.next_offset.is_none_or(|n| n < offset) {
+            st.next_offset = Some(offset);
+        }
+    }
+
+    /// Resumes a source where a saved mark left it.
+    pub fn restore(&mut self, source: Source, mark: &SourceMark) {
+        let st = self.sources.entry(source).or_default();
+        st.next_offset = Some(mark.next_offset);
+        st.saved = Some(mark.next_offset);
+        st.max = mark.max;
+    }
+
+    /// The marks of the sources that moved since their last
+    /// [`Ingest::saved`] (to write once what was forwarded is in Kafka).
+    pub fn marks_to_save(&self) -> Vec<(Source, SourceMark)> {
+        self.sources
+            .iter()
+            .filter_map(|(src, st)| {
+                let next_offset = st.next_offset?;
+                (st.saved != Some(next_offset)).then_some((
+                    *src,
+                    SourceMark {
+                        next_offset,
+                        max: st.max,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// The mark of `source` up to `next_offset` was saved.
+    pub fn saved(&mut self, source: Source, next_offset: i64) {
+        if let Some(st) = self.sources.get_mut(&source) {
+            st.saved = Some(next_offset);
+        }
     }
 
     /// The next offset expected from a source, when known.

@@ -245,6 +245,9 @@ fn take(st: &mut State, partitions: &[(String, i32)]) -> Result<(), RuntimeError
                 partition: *partition,
             };
             st.inputs.insert(src);
+            if let Some(mark) = st.store.load_source(src)? {
+                st.ingest.restore(src, &mark);
+            }
             st.ingest.assigned(src);
         }
     }
@@ -272,6 +275,14 @@ fn checkpoint(
     for (p, next) in st.workers.checkpoint(Some(&held))? {
         tpl.add_partition_offset(&internal, p as i32, Offset::Offset(next))
             .map_err(|e| RuntimeError::Kafka(e.to_string()))?;
+    }
+    // What the ingest forwarded is in Kafka (flushed above): its marks
+    // may move on.
+    for (src, mark) in st.ingest.marks_to_save() {
+        if wanted(st.out.topics.input(src.kind), src.partition) {
+            st.store.save_source(src, &mark)?;
+            st.ingest.saved(src, mark.next_offset);
+        }
     }
     for (src, s) in &st.ingest.sources {
         let topic = st.out.topics.input(src.kind);

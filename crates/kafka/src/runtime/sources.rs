@@ -39,6 +39,11 @@ impl Sources {
         p.idle = idle;
     }
 
+    /// Every source that reported is idle (read to its end).
+    pub fn all_idle(&self) -> bool {
+        self.progress.values().all(|p| p.idle)
+    }
+
     /// The time every source has reached, once `expected` sources reported.
     pub fn time(&self, expected: usize) -> Option<(i64, i32)> {
         if self.progress.len() < expected {
@@ -87,8 +92,10 @@ mod tests {
             Some((100, 0)),
             "an idle source no longer holds time"
         );
+        assert!(!s.all_idle());
         s.tick("manifest:0".into(), None, true);
         assert_eq!(s.time(2), Some((100, 0)), "all idle: the greatest time");
+        assert!(s.all_idle());
         s.tick("receipt:0".into(), None, false);
         assert_eq!(
             s.time(3),

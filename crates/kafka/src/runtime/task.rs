@@ -51,12 +51,13 @@ pub struct PartitionTask {
     effects: Vec<Effect>,
     /// Kafka timestamp of the result being processed (latency metric).
     result_ts: Option<i64>,
-    /// Input records waiting for every source to pass their event time, in
-    /// the order they will be processed: (event time, rank of the kind as in
-    /// the file merge, source partition, source offset).
+    /// Input records waiting for every source to pass their order time
+    /// (see [`Envelope::Input`]), in the order they will be processed:
+    /// (order time, rank of the kind as in the file merge, source
+    /// partition, source offset).
     pending: BTreeMap<(i64, u8, i32, i64), Waiting>,
-    /// Event time every source has passed (records up to it are released).
-    released_upto: Option<i64>,
+    /// How far records are released: see [`Release`].
+    released: Option<Release>,
     /// Messages for other partitions not yet written, by partition: (sequence, encoded).
     /// [`PartitionTask::send_msgs`] writes each partition's as one record.
     outbox: BTreeMap<u32, Vec<(u64, Vec<u8>)>>,
@@ -71,8 +72,29 @@ pub struct PartitionTask {
 /// and before a checkpoint); one record never exceeds about this much.
 const OUTBOX_BYTES: usize = 256 * 1024;
 
+/// How far waiting records may be processed: those with an order time
+/// before `upto`, and those at `upto` too once every source is idle.
+///
+/// While some source is busy, a record at exactly `upto` may still come
+/// from it (a record is never behind its source's time, but may be at it)
+/// and sort before one at `upto` already here; holding back records at
+/// `upto` keeps the processing order independent of fetch timing.
+#[derive(Clone, Copy, Debug)]
+struct Release {
+    upto: i64,
+    all_idle: bool,
+}
+
+impl Release {
+    fn admits(self, order_time: i64) -> bool {
+        order_time < self.upto || (self.all_idle && order_time == self.upto)
+    }
+}
+
 /// An input record waiting in [`PartitionTask::pending`].
 struct Waiting {
+    /// Its own event time (kept for the checkpoint).
+    event_time: i64,
     kind: RecordKind,
     kafka_ts: Option<i64>,
     /// The key it was published with (for a dead letter).
@@ -146,8 +168,14 @@ impl PartitionTask {
                 ))
             })?;
             pending.insert(
-                (w.event_time, tie_rank(kind), w.partition, w.offset),
+                (
+                    w.order_time.unwrap_or(w.event_time),
+                    tie_rank(kind),
+                    w.partition,
+                    w.offset,
+                ),
                 Waiting {
+                    event_time: w.event_time,
                     kind,
                     kafka_ts: w.kafka_ts,
                     key: w.key,
@@ -155,10 +183,10 @@ impl PartitionTask {
                 },
             );
         }
-        let released_upto = meta.sources.time(s.sources).map(|t| t.0);
+        let released = release_of(&meta.sources, s.sources);
         Ok(PartitionTask {
             pending,
-            released_upto,
+            released,
             partition,
             engine,
             meta,
@@ -204,6 +232,7 @@ impl PartitionTask {
                 offset: source_offset,
                 kafka_ts,
                 event_time,
+                order_time,
                 value,
             }) => {
                 let seen = self.meta.inputs_seen.entry(source.key()).or_insert(-1);
@@ -215,20 +244,21 @@ impl PartitionTask {
                 self.counts.inputs += 1;
                 self.pending.insert(
                     (
-                        event_time,
+                        order_time,
                         tie_rank(source.kind),
                         source.partition,
                         source_offset,
                     ),
                     Waiting {
+                        event_time,
                         kind: source.kind,
                         kafka_ts,
                         key: key.filter(|k| !k.is_empty()).map(<[u8]>::to_vec),
                         value: value.to_vec(),
                     },
                 );
-                if let Some(upto) = self.released_upto {
-                    self.release(upto, s, out)?;
+                if let Some(r) = self.released {
+                    self.release(r, s, out)?;
                 }
             }
             Ok(Envelope::Msg { from, seq, body }) => self.on_msg(from, seq, body, offset, out)?,
@@ -245,8 +275,12 @@ impl PartitionTask {
                 self.counts.ticks += 1;
                 self.meta.sources.tick(source.key(), max_event_time, idle);
                 if let Some((t, off)) = self.meta.sources.time(s.sources) {
-                    self.released_upto = Some(t);
-                    self.release(t, s, out)?;
+                    let r = Release {
+                        upto: t,
+                        all_idle: self.meta.sources.all_idle(),
+                    };
+                    self.released = Some(r);
+                    self.release(r, s, out)?;
                     self.engine
                         .observe_time(Timestamp::from_millis(t, off), &mut self.effects);
                 }
@@ -329,18 +363,18 @@ impl PartitionTask {
         }
     }
 
-    /// Processes the waiting records with event time up to `upto`, in order.
-    fn release(&mut self, upto: i64, s: &TaskSettings, out: &Outputs) -> Result<(), RuntimeError> {
+    /// Processes the waiting records `r` admits, in order.
+    fn release(&mut self, r: Release, s: &TaskSettings, out: &Outputs) -> Result<(), RuntimeError> {
         while let Some(entry) = self.pending.first_entry() {
-            if entry.key().0 > upto {
+            if !r.admits(entry.key().0) {
                 break;
             }
-            let ((_, _, partition, offset), w) = entry.remove_entry();
+            let ((order_time, _, partition, offset), w) = entry.remove_entry();
             let source = Source {
                 kind: w.kind,
                 partition,
             };
-            self.on_input(source, offset, &w, s, out)?;
+            self.on_input(source, offset, order_time, &w, s, out)?;
             // Messages and effects of each record go out before the next.
             self.emit(out)?;
         }
@@ -351,6 +385,7 @@ impl PartitionTask {
         &mut self,
         source: Source,
         source_offset: i64,
+        order_time: i64,
         w: &Waiting,
         s: &TaskSettings,
         out: &Outputs,
@@ -369,7 +404,16 @@ impl PartitionTask {
         if source.kind == RecordKind::Result {
             self.result_ts = w.kafka_ts;
         }
-        if let Disposition::Rejected(why) = self.engine.handle(record, &mut self.effects) {
+        let offset_secs = record.event_time().offset_secs();
+        let disposition = self.engine.handle(record, &mut self.effects);
+        // Time moves past the record as in a file run, where the watermark
+        // follows every record: to its order time, which every source has
+        // passed (so the partition's watermark never gets ahead of them).
+        self.engine.observe_time(
+            Timestamp::from_millis(order_time, offset_secs),
+            &mut self.effects,
+        );
+        if let Disposition::Rejected(why) = disposition {
             self.engine.take_rejected();
             out.dead_letter(origin, key, value, &why.to_string())?;
         }
@@ -428,8 +472,9 @@ impl PartitionTask {
         self.meta.pending = self
             .pending
             .iter()
-            .map(|(&(event_time, _, partition, offset), w)| PendingInput {
-                event_time,
+            .map(|(&(order_time, _, partition, offset), w)| PendingInput {
+                event_time: w.event_time,
+                order_time: Some(order_time),
                 kind: envelope::kind_name(w.kind).to_string(),
                 partition,
                 offset,
@@ -453,6 +498,14 @@ impl PartitionTask {
         metrics::histogram!("pooltrace_checkpoint_seconds").record(started.elapsed().as_secs_f64());
         Ok(())
     }
+}
+
+/// How far records may be released given the sources' progress.
+fn release_of(sources: &super::sources::Sources, expected: usize) -> Option<Release> {
+    sources.time(expected).map(|(upto, _)| Release {
+        upto,
+        all_idle: sources.all_idle(),
+    })
 }
 
 fn kind_named(name: &str) -> Option<RecordKind> {
