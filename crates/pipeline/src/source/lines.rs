@@ -120,6 +120,32 @@ mod tests {
         assert_eq!(blank, 2);
     }
 
+    /// Every buffer size puts the line ends at different places against
+    /// the reads: within one read, spanning two, or several in one.
+    #[test]
+    fn lines_come_out_the_same_whatever_the_buffer_size() {
+        let input = b"a\r\n\n  \nbcd\r\nxxxxxxxxxxxxxxxxxxxx\n\r\nlonger line\nlast\r";
+        for cap in [1, 2, 3, 5, 7, 16, 64, 1 << 20] {
+            let mut r = LineReader::new(io::BufReader::with_capacity(cap, &input[..]), 12);
+            let mut blank = 0;
+            let mut out = Vec::new();
+            while let Some(l) = r.next_line(&mut blank).unwrap() {
+                out.push(match l {
+                    Line::Record { line_no, bytes } => {
+                        format!("{line_no}:{}", String::from_utf8_lossy(bytes))
+                    }
+                    Line::TooLong { line_no, len, .. } => format!("{line_no}:long {len}"),
+                });
+            }
+            assert_eq!(
+                out,
+                ["1:a", "4:bcd", "5:long 20", "7:longer line", "8:last"],
+                "buffer of {cap}"
+            );
+            assert_eq!(blank, 3, "buffer of {cap}");
+        }
+    }
+
     #[test]
     fn huge_line_is_not_buffered() {
         let mut input = vec![b'x'; 10 << 20];
