@@ -76,9 +76,20 @@ fn a_city_through_kafka_gives_the_file_runs_alerts() {
         "pooltrace_state_tubes",
         "pooltrace_result_to_alert_seconds",
         "pooltrace_consumer_lag",
+        "pooltrace_event_time_seconds",
     ] {
         assert!(metrics.contains(name), "{name} missing:\n{metrics}");
     }
+    // Every source read to its end: no record is left waiting.
+    assert!(
+        metrics.contains("pooltrace_pending_inputs"),
+        "pooltrace_pending_inputs missing:\n{metrics}"
+    );
+    assert_eq!(
+        metric_sum(&metrics, "pooltrace_pending_inputs"),
+        0.0,
+        "{metrics}"
+    );
     // The analysts' rows are the file run's rows.
     for table in ["tube_results", "person_outcomes"] {
         assert_same_rows(&d.out, &city.file_mode_out(), table);

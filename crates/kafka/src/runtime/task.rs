@@ -283,6 +283,11 @@ impl PartitionTask {
                     self.release(r, s, out)?;
                     self.engine
                         .observe_time(Timestamp::from_millis(t, off), &mut self.effects);
+                    let p = self.partition.to_string();
+                    metrics::gauge!("pooltrace_event_time_seconds", "partition" => p.clone())
+                        .set(t as f64 / 1000.0);
+                    metrics::gauge!("pooltrace_pending_inputs", "partition" => p)
+                        .set(self.pending.len() as f64);
                 }
             }
         }
