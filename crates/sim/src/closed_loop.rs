@@ -9,6 +9,10 @@
 //! opened only when nothing earlier than its start is left, so at most two
 //! rounds' keys are held at once.
 //!
+//! A round's records come from [`City::round`], built as the loop reaches
+//! them; [`ClosedLoop::with_rounds`] takes them from elsewhere instead (the
+//! demo builds them on a thread of their own, ahead of the pipeline).
+//!
 //! The loop also keeps the truth of the retests it produced for infected
 //! people (when each was collected, what it read), so that a missed person
 //! can be explained ([`ClosedLoop::why_missed`]).
@@ -22,7 +26,7 @@ use serde::Serialize;
 
 use crate::assay;
 use crate::city::City;
-use crate::round::{Screening, SimRecord};
+use crate::round::SimRecord;
 use crate::truth::TubeOutcome;
 
 /// Where a record of the loop came from.
@@ -94,11 +98,18 @@ impl Ord for Queued {
     }
 }
 
+/// The records of one screening round, in the order of [`City::round`].
+pub type RoundRecords<'a> = Box<dyn Iterator<Item = SimRecord> + 'a>;
+
+/// Opens a round's records: `City::round`, or the same records from elsewhere.
+type RoundOpener<'a> = Box<dyn FnMut(u32) -> RoundRecords<'a> + 'a>;
+
 /// Screening rounds merged with the retests alerts trigger. See the module docs.
 pub struct ClosedLoop<'a> {
     city: &'a City,
     next_round: u32,
-    open: Vec<(u32, Peekable<Screening<'a>>)>,
+    open: Vec<(u32, Peekable<RoundRecords<'a>>)>,
+    opener: RoundOpener<'a>,
     queue: BinaryHeap<Reverse<Queued>>,
     queued_total: u64,
     stats: LoopStats,
@@ -109,10 +120,18 @@ pub struct ClosedLoop<'a> {
 impl<'a> ClosedLoop<'a> {
     /// The loop over every configured round of `city` (`config().rounds`).
     pub fn new(city: &'a City) -> Self {
+        Self::with_rounds(city, move |r| Box::new(city.round(r)))
+    }
+
+    /// The loop with each round's records from `open(r)`, which must give
+    /// exactly the records of `city.round(r)` in their order (the same
+    /// records built on another thread, say).
+    pub fn with_rounds(city: &'a City, open: impl FnMut(u32) -> RoundRecords<'a> + 'a) -> Self {
         ClosedLoop {
             city,
             next_round: 0,
             open: Vec::new(),
+            opener: Box::new(open),
             queue: BinaryHeap::new(),
             queued_total: 0,
             stats: LoopStats::default(),
@@ -179,7 +198,7 @@ impl<'a> ClosedLoop<'a> {
                 let start = self.city.round_start(self.next_round);
                 if earliest.is_none_or(|t| t >= start) {
                     let r = self.next_round;
-                    self.open.push((r, self.city.round(r).peekable()));
+                    self.open.push((r, (self.opener)(r).peekable()));
                     self.next_round += 1;
                     continue;
                 }

@@ -55,7 +55,7 @@ mod truth;
 mod zones;
 
 pub use city::{parse_tube_id, tube_id, City, Person};
-pub use closed_loop::{ClosedLoop, LoopRecord, LoopSource, LoopStats};
+pub use closed_loop::{ClosedLoop, LoopRecord, LoopSource, LoopStats, RoundRecords};
 pub use config::{AssayConfig, GeoConfig, LabConfig, SimConfig, ZoneMix};
 pub use labs::lab_id;
 pub use missed::MissReason;

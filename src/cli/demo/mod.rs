@@ -6,6 +6,7 @@
 //! those of `pooltrace run`, plus the ground truth and `demo_summary.json`.
 
 mod progress;
+mod rounds_ahead;
 mod summary;
 mod tally;
 
@@ -55,7 +56,7 @@ pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let out = &args.out;
-    let mut pipeline = Pipeline::create(&cfg, out)?;
+    let pipeline = Pipeline::create(&cfg, out)?;
     let mut progress = Progress::new();
     progress.say(&format!(
         "pooltrace demo: generating a city of {} people ({} round(s), prevalence {}, seed {})",
@@ -66,9 +67,26 @@ pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
     ));
     let city = City::generate(&sim_cfg)?;
     let city_secs = started.elapsed().as_secs_f64();
+    std::thread::scope(|scope| {
+        let lp = ClosedLoop::with_rounds(&city, |r| rounds_ahead::round_ahead(scope, &city, r));
+        screen(lp, pipeline, progress, &sim_cfg, &cfg, out, city_secs)
+    })
+}
+
+/// Runs the closed loop through the pipeline and writes the outputs and
+/// the summary.
+fn screen(
+    mut lp: ClosedLoop<'_>,
+    mut pipeline: Pipeline,
+    mut progress: Progress,
+    sim_cfg: &pooltrace_sim::SimConfig,
+    cfg: &Config,
+    out: &Path,
+    city_secs: f64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let city = lp.city();
     let piped = Instant::now();
     let expected = 3 * city.tubes_per_round() as u64 * u64::from(sim_cfg.rounds);
-    let mut lp = ClosedLoop::new(&city);
     let mut tally = Tally::default();
     let mut per_stream = [0u64; 3];
     // After the last record, event time goes on for a day (plus lateness):
@@ -91,7 +109,7 @@ pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
                 line: r.seq + 1,
             };
             let effects = pipeline.push(r.record, origin)?;
-            feed(effects, &city, &mut tally, &mut lp);
+            feed(effects, city, &mut tally, &mut lp);
             progress.tick(|| status(&lp, &tally, expected, piped));
         }
         let (Some(last), false) = (last_at, extended) else {
@@ -101,7 +119,7 @@ pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
         let lateness = cfg.engine.allowed_lateness_min * MINUTE_MS;
         let wait = cfg.engine.deadlines.result_missing_after_min * MINUTE_MS;
         let effects = pipeline.observe_time(last.plus_millis(wait + lateness + HOUR_MS))?;
-        feed(effects, &city, &mut tally, &mut lp);
+        feed(effects, city, &mut tally, &mut lp);
     }
     progress.say(&status(&lp, &tally, expected, piped));
     progress.finish();
@@ -114,7 +132,7 @@ pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
     }
     let report = pipeline.finish()?;
     eprintln!("{report}");
-    write_truth(&city, out)?;
+    write_truth(city, out)?;
     let summary = DemoSummary::new(Inputs {
         lp: &lp,
         tally: &tally,

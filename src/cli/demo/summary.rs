@@ -72,8 +72,8 @@ pub struct Elapsed {
 }
 
 /// Per-round timing and counts gathered by the caller.
-pub struct Inputs<'a> {
-    pub lp: &'a ClosedLoop<'a>,
+pub struct Inputs<'a, 'city> {
+    pub lp: &'a ClosedLoop<'city>,
     pub tally: &'a Tally,
     pub report: &'a RunReport,
     pub city_secs: f64,
@@ -81,7 +81,7 @@ pub struct Inputs<'a> {
 }
 
 impl DemoSummary {
-    pub fn new(i: Inputs) -> Self {
+    pub fn new(i: Inputs<'_, '_>) -> Self {
         let city = i.lp.city();
         let cfg = city.config();
         let stats = i.lp.stats();
