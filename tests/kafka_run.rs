@@ -126,6 +126,39 @@ fn a_manifest_published_late_is_processed_where_the_file_run_processes_it() {
     for table in ["tube_results", "person_outcomes"] {
         assert_same_rows(&d.out, &city.file_mode_out(), table);
     }
+    // Where the ingest stopped, kept for a restart: after every record of
+    // each input partition, with its greatest event time (ticks included).
+    for (topic, kind, field) in [
+        (&topics.manifests, "manifest", "collected_at"),
+        (&topics.results, "result", "reported_at"),
+        (&topics.receipts, "receipt", "received_at"),
+    ] {
+        let mut ends: std::collections::BTreeMap<i32, (i64, i64)> = Default::default();
+        for m in broker.read_all(topic) {
+            let v: serde_json::Value = serde_json::from_slice(&m.value).unwrap();
+            let field = if v.get("tick_event_time").is_some() {
+                "tick_event_time"
+            } else {
+                field
+            };
+            let t = pooltrace_model::Timestamp::parse(v[field].as_str().unwrap())
+                .unwrap()
+                .millis();
+            let e = ends.entry(m.partition).or_insert((0, i64::MIN));
+            *e = (e.0.max(m.offset + 1), e.1.max(t));
+        }
+        assert!(!ends.is_empty(), "{topic} holds records");
+        for (p, (next, max)) in ends {
+            let path = d
+                .checkpoints
+                .join(&d.group)
+                .join(format!("src-{kind}-{p:04}.json"));
+            let mark: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            assert_eq!(mark["next_offset"], next, "{}", path.display());
+            assert_eq!(mark["max"][0], max, "{}", path.display());
+        }
+    }
 }
 
 /// GET /metrics from 127.0.0.1:port.

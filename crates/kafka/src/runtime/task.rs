@@ -413,7 +413,7 @@ impl PartitionTask {
         let disposition = self.engine.handle(record, &mut self.effects);
         // Time moves past the record as in a file run, where the watermark
         // follows every record: to its order time, which every source has
-        // passed (so the partition's watermark never gets ahead of them).
+        // reached (so the partition's watermark never gets ahead of them).
         self.engine.observe_time(
             Timestamp::from_millis(order_time, offset_secs),
             &mut self.effects,
