@@ -15,10 +15,10 @@
 //!
 //! An input is an input record forwarded by the ingest stage from the input
 //! topic it was published to (re-keyed by tube id), with its order time:
-//! the greatest event time its source had reached when it was read
-//! (its own event time or later), which places it among the other
-//! sources' records as a merge of the sources by event time would. A msg is a message
-//! between keyed operators on different partitions; msgs is several of
+//! the greatest event time its source had reached when it was read (its
+//! own event time or later), which places it among the other sources'
+//! records as a merge of the sources by event time would. A msg is a
+//! message between keyed operators on different partitions; msgs is several of
 //! them from one sender to one partition in one record (what the runtime
 //! writes: far fewer records than one per message). A tick tells every
 //! partition how far in event time a source (one input topic partition) has
