@@ -58,6 +58,10 @@ pub struct PartitionTask {
     pending: BTreeMap<(i64, u8, i32, i64), Waiting>,
     /// How far records are released: see [`Release`].
     released: Option<Release>,
+    /// `pooltrace_event_time_seconds` and `pooltrace_pending_inputs` of
+    /// this partition (set on every tick: registered once).
+    event_time_gauge: metrics::Gauge,
+    pending_gauge: metrics::Gauge,
     /// Messages for other partitions not yet written, by partition: (sequence, encoded).
     /// [`PartitionTask::send_msgs`] writes each partition's as one record.
     outbox: BTreeMap<u32, Vec<(u64, Vec<u8>)>>,
@@ -82,6 +86,8 @@ const OUTBOX_BYTES: usize = 256 * 1024;
 #[derive(Clone, Copy, Debug)]
 struct Release {
     upto: i64,
+    /// The UTC offset that came with `upto`.
+    offset_secs: i32,
     all_idle: bool,
 }
 
@@ -184,9 +190,12 @@ impl PartitionTask {
             );
         }
         let released = release_of(&meta.sources, s.sources);
+        let label = partition.to_string();
         Ok(PartitionTask {
             pending,
             released,
+            event_time_gauge: metrics::gauge!("pooltrace_event_time_seconds", "partition" => label.clone()),
+            pending_gauge: metrics::gauge!("pooltrace_pending_inputs", "partition" => label),
             partition,
             engine,
             meta,
@@ -274,20 +283,15 @@ impl PartitionTask {
             }) => {
                 self.counts.ticks += 1;
                 self.meta.sources.tick(source.key(), max_event_time, idle);
-                if let Some((t, off)) = self.meta.sources.time(s.sources) {
-                    let r = Release {
-                        upto: t,
-                        all_idle: self.meta.sources.all_idle(),
-                    };
+                if let Some(r) = release_of(&self.meta.sources, s.sources) {
                     self.released = Some(r);
                     self.release(r, s, out)?;
-                    self.engine
-                        .observe_time(Timestamp::from_millis(t, off), &mut self.effects);
-                    let p = self.partition.to_string();
-                    metrics::gauge!("pooltrace_event_time_seconds", "partition" => p.clone())
-                        .set(t as f64 / 1000.0);
-                    metrics::gauge!("pooltrace_pending_inputs", "partition" => p)
-                        .set(self.pending.len() as f64);
+                    self.engine.observe_time(
+                        Timestamp::from_millis(r.upto, r.offset_secs),
+                        &mut self.effects,
+                    );
+                    self.event_time_gauge.set(r.upto as f64 / 1000.0);
+                    self.pending_gauge.set(self.pending.len() as f64);
                 }
             }
         }
@@ -507,8 +511,9 @@ impl PartitionTask {
 
 /// How far records may be released given the sources' progress.
 fn release_of(sources: &super::sources::Sources, expected: usize) -> Option<Release> {
-    sources.time(expected).map(|(upto, _)| Release {
+    sources.time(expected).map(|(upto, offset_secs)| Release {
         upto,
+        offset_secs,
         all_idle: sources.all_idle(),
     })
 }
