@@ -20,9 +20,9 @@ pub struct ParquetConfig {
     /// written out on every flush, so files can be smaller.
     pub max_rows_per_file: usize,
     /// Rows per Parquet row group (default 131,072): the unit readers skip
-    /// by statistics. Rows are encoded and compressed in memory one row
-    /// group at a time, so this also bounds the uncompressed rows held per
-    /// partition.
+    /// by statistics. Rows are encoded and compressed one row group at a
+    /// time and written to the partition's file (hidden until it is
+    /// closed), so this also bounds the rows held in memory per partition.
     pub row_group_rows: usize,
     /// zstd compression level, 1 (fastest) to 22 (smallest); default 3.
     /// Pseudonym key columns always use level 1: they are random hex, where

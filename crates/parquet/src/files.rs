@@ -1,12 +1,11 @@
 //! What every file gets: writer properties, and the atomic write.
 //!
-//! A file is written as `.{name}.tmp` beside its final name, synced, renamed
-//! over `{name}` and the directory synced. A crash can leave a `.tmp` file
+//! A file is written as `.{name}.tmp` beside its final name, then synced,
+//! renamed over `{name}` and the directory synced. A crash can leave a `.tmp` file
 //! behind: readers ignore it (hidden, and `*.parquet` does not match it)
 //! and the next write of the same name overwrites it.
 
 use std::fs::{self, File};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use parquet::basic::{Compression, ZstdLevel};
@@ -54,21 +53,22 @@ pub(crate) fn writer_properties<B: RowBuffer>(
     Ok(builder.build())
 }
 
-/// Writes `dir/.name.tmp`, syncs it, renames it to `dir/name` and syncs the
-/// directory. On error, the path involved and the cause.
-pub(crate) fn write_atomic(
+/// Makes a file written aside as `tmp` (in `dir`) visible as `dir/name`:
+/// syncs it, renames it over `name` and syncs the directory. On error, the
+/// path involved and the cause; the temporary file is removed.
+pub(crate) fn publish(
+    file: File,
+    tmp: &Path,
     dir: &Path,
     name: &str,
-    bytes: &[u8],
 ) -> Result<(), (PathBuf, std::io::Error)> {
-    let tmp = dir.join(format!(".{name}.tmp"));
     let dst = dir.join(name);
-    let written = File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .map_err(|e| (tmp.clone(), e))
-        .and_then(|()| fs::rename(&tmp, &dst).map_err(|e| (dst.clone(), e)));
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
+    let published = file
+        .sync_all()
+        .map_err(|e| (tmp.to_path_buf(), e))
+        .and_then(|()| fs::rename(tmp, &dst).map_err(|e| (dst.clone(), e)));
+    if let Err(e) = published {
+        let _ = fs::remove_file(tmp);
         return Err(e);
     }
     #[cfg(unix)]

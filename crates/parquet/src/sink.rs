@@ -119,9 +119,9 @@ impl ParquetSink {
             })
     }
 
-    /// Names the files written from now on (including rows already
-    /// buffered) `{stem}-{seq:05}.parquet`, numbering from 0 again in every
-    /// partition. A file's name depends only on (stem, seq), so writing the
+    /// Names the files opened from now on `{stem}-{seq:05}.parquet`,
+    /// numbering from 0 again in every partition (a file already open keeps
+    /// its name: flush first to put every buffered row under the new stem). A file's name depends only on (stem, seq), so writing the
     /// same rows again under the same stem replaces the earlier files
     /// instead of adding duplicates; callers that write different rows into
     /// the same directory (e.g. two runs with the default stem `part`) must

@@ -1,15 +1,19 @@
 //! One table's partitions: buffering, row groups, rolling and atomic files.
 //!
 //! Rows of a partition collect in Arrow builders; every `row_group_rows`
-//! rows are encoded and zstd-compressed into an in-memory Parquet file, so a
-//! partition holds at most one row group uncompressed. The file is closed
-//! when it reaches `max_rows_per_file` rows, on flush and on finish: written
-//! as `.{stem}-{seq:05}.parquet.tmp` (hidden, and no `*.parquet` glob
-//! matches it), synced, then renamed to `{stem}-{seq:05}.parquet`, replacing
-//! a file of that name. A reader never sees a partial file.
+//! rows are encoded, zstd-compressed and written to the partition's open
+//! file, so memory holds at most one row group per partition (and
+//! `row_group_rows` rows across a table's partitions) whatever the size of
+//! the files. A file is opened on disk as `.{stem}-{seq:05}.parquet.tmp`
+//! (hidden, and no `*.parquet` glob matches it), named by the stem in effect
+//! when it was opened. It is closed when it reaches `max_rows_per_file`
+//! rows, on flush and on finish: synced, then renamed to
+//! `{stem}-{seq:05}.parquet`, replacing a file of that name. A reader never
+//! sees a partial file.
 
 use std::collections::HashMap;
-use std::fs;
+use std::fs::{self, File};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use arrow_schema::SchemaRef;
@@ -17,7 +21,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 use pooltrace_model::Timestamp;
 
-use crate::files::{write_atomic, writer_properties};
+use crate::files::{publish, writer_properties};
 use crate::partition::{local_day, partition_dir};
 use crate::tables::RowBuffer;
 use crate::{ParquetConfig, ParquetError, TableStats};
@@ -32,9 +36,20 @@ struct Partition<B> {
     day: Option<i64>,
     district: Option<String>,
     rows: B,
-    file: Option<ArrowWriter<Vec<u8>>>,
+    file: Option<OpenFile>,
     rows_in_file: usize,
 }
+
+/// A file being written aside under its hidden temporary name.
+struct OpenFile {
+    writer: ArrowWriter<BufWriter<File>>,
+    /// The final name, `{stem}-{seq:05}.parquet`.
+    name: String,
+}
+
+/// Write buffer of an open file: a row group reaches the disk in a few
+/// large writes.
+const FILE_BUFFER: usize = 256 * 1024;
 
 #[derive(Default)]
 struct Districts {
@@ -65,7 +80,7 @@ pub(crate) struct TableWriter<B: RowBuffer> {
     /// so memory stays flat however many partitions are open.
     buffered: usize,
     /// The newest local day seen: files of days two or more before it are
-    /// closed, so a long run does not keep every day's files in memory.
+    /// closed, so a long run does not keep every day's files open.
     newest_day: Option<i64>,
 }
 
@@ -110,13 +125,13 @@ impl<B: RowBuffer> TableWriter<B> {
         part.rows_in_file += 1;
         self.buffered += 1;
         if part.rows.len() >= self.row_group_rows {
-            self.encode_buffered(idx)?;
+            self.encode_buffered(idx, stem)?;
         } else if self.buffered >= self.row_group_rows {
             // Many partitions, none full: encode the biggest buffer.
             let biggest = (0..self.partitions.len())
                 .max_by_key(|&i| self.partitions[i].rows.len())
                 .unwrap_or(idx);
-            self.encode_buffered(biggest)?;
+            self.encode_buffered(biggest, stem)?;
         }
         if self.partitions[idx].rows_in_file >= self.max_rows_per_file {
             self.close_file(idx, stem)?;
@@ -224,12 +239,17 @@ impl<B: RowBuffer> TableWriter<B> {
         idx
     }
 
-    /// Encodes the partition's buffered rows into its in-memory file.
-    fn encode_buffered(&mut self, idx: usize) -> Result<(), ParquetError> {
-        let part = &mut self.partitions[idx];
-        if part.rows.len() == 0 {
+    /// Encodes the partition's buffered rows into its open file, opening
+    /// one (named by `stem` and the partition's next number) if needed.
+    fn encode_buffered(&mut self, idx: usize, stem: &str) -> Result<(), ParquetError> {
+        if self.partitions[idx].rows.len() == 0 {
             return Ok(());
         }
+        if self.partitions[idx].file.is_none() {
+            let file = self.open_file(idx, stem)?;
+            self.partitions[idx].file = Some(file);
+        }
+        let part = &mut self.partitions[idx];
         self.buffered = self.buffered.saturating_sub(part.rows.len());
         let table = B::TABLE;
         let path = || self.out_dir.join(&part.dir);
@@ -241,59 +261,86 @@ impl<B: RowBuffer> TableWriter<B> {
                 path: path(),
                 source,
             })?;
-        let writer = match &mut part.file {
-            Some(w) => w,
-            None => {
-                let w =
-                    ArrowWriter::try_new(Vec::new(), self.schema.clone(), Some(self.props.clone()))
-                        .map_err(|source| ParquetError::Encode {
-                            table,
-                            path: path(),
-                            source,
-                        })?;
-                part.file.insert(w)
-            }
+        let Some(file) = part.file.as_mut() else {
+            unreachable!("opened above")
         };
-        writer.write(&batch).map_err(|source| ParquetError::Encode {
-            table,
-            path: path(),
-            source,
-        })
+        file.writer
+            .write(&batch)
+            .map_err(|source| ParquetError::Encode {
+                table,
+                path: path().join(format!(".{}.tmp", file.name)),
+                source,
+            })
     }
 
-    /// Writes the partition's file, if it has rows, under the next number.
-    fn close_file(&mut self, idx: usize, stem: &str) -> Result<(), ParquetError> {
-        if self.partitions[idx].rows_in_file == 0 {
-            return Ok(());
-        }
-        self.encode_buffered(idx)?;
+    /// Creates the partition's directory and its next file, hidden.
+    fn open_file(&mut self, idx: usize, stem: &str) -> Result<OpenFile, ParquetError> {
         let table = B::TABLE;
-        let part = &mut self.partitions[idx];
-        let seq = self.next_seq.get(&part.dir).copied().unwrap_or(0);
+        let part = &self.partitions[idx];
         let dir = self.out_dir.join(&part.dir);
-        let name = format!("{stem}-{seq:05}.parquet");
-        let bytes = match part.file.take() {
-            Some(w) => w.into_inner().map_err(|source| ParquetError::Encode {
-                table,
-                path: dir.join(&name),
-                source,
-            })?,
-            None => return Ok(()),
-        };
         fs::create_dir_all(&dir).map_err(|source| ParquetError::CreateDir {
             table,
             path: dir.clone(),
             source,
         })?;
-        write_atomic(&dir, &name, &bytes).map_err(|(path, source)| ParquetError::Io {
+        let seq = self.next_seq.get(&part.dir).copied().unwrap_or(0);
+        let name = format!("{stem}-{seq:05}.parquet");
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let file = File::create(&tmp).map_err(|source| ParquetError::Io {
+            table,
+            path: tmp.clone(),
+            source,
+        })?;
+        let writer = ArrowWriter::try_new(
+            BufWriter::with_capacity(FILE_BUFFER, file),
+            self.schema.clone(),
+            Some(self.props.clone()),
+        )
+        .map_err(|source| ParquetError::Encode {
+            table,
+            path: tmp,
+            source,
+        })?;
+        self.next_seq.insert(part.dir.clone(), seq + 1);
+        Ok(OpenFile { writer, name })
+    }
+
+    /// Closes the partition's file, if it has rows: its footer written,
+    /// synced and renamed into place.
+    fn close_file(&mut self, idx: usize, stem: &str) -> Result<(), ParquetError> {
+        if self.partitions[idx].rows_in_file == 0 {
+            return Ok(());
+        }
+        self.encode_buffered(idx, stem)?;
+        let table = B::TABLE;
+        let part = &mut self.partitions[idx];
+        let Some(OpenFile { writer, name }) = part.file.take() else {
+            return Ok(());
+        };
+        let dir = self.out_dir.join(&part.dir);
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let file = writer
+            .into_inner()
+            .map_err(|source| ParquetError::Encode {
+                table,
+                path: tmp.clone(),
+                source,
+            })?
+            .into_inner()
+            .map_err(|e| ParquetError::Io {
+                table,
+                path: tmp.clone(),
+                source: e.into_error(),
+            })?;
+        let bytes = file.metadata().map_or(0, |m| m.len());
+        publish(file, &tmp, &dir, &name).map_err(|(path, source)| ParquetError::Io {
             table,
             path,
             source,
         })?;
-        self.next_seq.insert(part.dir.clone(), seq + 1);
         self.stats.rows += part.rows_in_file as u64;
         self.stats.files += 1;
-        self.stats.bytes += bytes.len() as u64;
+        self.stats.bytes += bytes;
         part.rows_in_file = 0;
         Ok(())
     }

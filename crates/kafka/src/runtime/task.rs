@@ -536,9 +536,11 @@ fn now_ms() -> i64 {
 
 /// Deletes this partition's Parquet files of epochs starting at or after
 /// `from` (written after the checkpoint being restored; they will be
-/// written again).
+/// written again), and its hidden files still being written when the
+/// previous owner stopped (`.{name}.tmp`: never published).
 fn remove_files_after(out: &Path, partition: u32, from: i64) -> Result<(), RuntimeError> {
     let prefix = format!("p{partition:04}-o");
+    let hidden = format!(".{prefix}");
     for table in [Table::TubeResults, Table::PersonOutcomes, Table::Alerts] {
         let dir = ParquetSink::table_dir(out, table);
         let mut stack = vec![dir];
@@ -553,11 +555,15 @@ fn remove_files_after(out: &Path, partition: u32, from: i64) -> Result<(), Runti
                     continue;
                 }
                 let name = entry.file_name();
-                let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+                let Some(name) = name.to_str() else {
                     continue;
                 };
-                let offset: Option<i64> = rest.get(..12).and_then(|o| o.parse().ok());
-                if offset.is_some_and(|o| o >= from) {
+                let unpublished = name.starts_with(&hidden) && name.ends_with(".tmp");
+                let offset: Option<i64> = name
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.get(..12))
+                    .and_then(|o| o.parse().ok());
+                if unpublished || offset.is_some_and(|o| o >= from) {
                     std::fs::remove_file(&path).map_err(|e| {
                         RuntimeError::Io(format!("cannot remove {}: {e}", path.display()))
                     })?;
@@ -566,4 +572,45 @@ fn remove_files_after(out: &Path, partition: u32, from: i64) -> Result<(), Runti
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restored_partition_removes_its_later_and_unpublished_files_only() {
+        let out = std::env::temp_dir().join(format!("pooltrace-remove-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let dir = ParquetSink::table_dir(&out, Table::Alerts).join("date=2022-04-04/district=D");
+        std::fs::create_dir_all(&dir).unwrap();
+        let names = [
+            "p0003-o000000000100-00000.parquet", // before the checkpoint: kept
+            "p0003-o000000000200-00000.parquet", // at it: written again
+            "p0003-o000000000300-00001.parquet", // after it: written again
+            ".p0003-o000000000100-00001.parquet.tmp", // never published
+            ".p0004-o000000000300-00000.parquet.tmp", // another partition's
+            "p0004-o000000000300-00000.parquet", // another partition's
+            "part-00000.parquet",                // not ours
+        ];
+        for n in names {
+            std::fs::write(dir.join(n), b"x").unwrap();
+        }
+        remove_files_after(&out, 3, 200).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                ".p0004-o000000000300-00000.parquet.tmp",
+                "p0003-o000000000100-00000.parquet",
+                "p0004-o000000000300-00000.parquet",
+                "part-00000.parquet",
+            ]
+        );
+        std::fs::remove_dir_all(&out).unwrap();
+    }
 }
