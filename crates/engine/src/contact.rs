@@ -1,8 +1,9 @@
 //! [`Contact`]: a person's contact details as last seen in a manifest.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use pooltrace_model::{Address, Manifest, Member, Region};
+use pooltrace_model::{Address, IdType, Manifest, Member, Region};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::packed::{to_address, to_region, MemberView, PackError, PackedManifest, ReadBytes};
@@ -78,9 +79,9 @@ impl Contact {
         (&self.packed, self.at)
     }
 
-    /// The packed bytes of the region and of the member (what
+    /// The packed bytes of the region and of the member, standalone (what
     /// [`Contact::from_packed_parts`] takes back).
-    pub(crate) fn packed_parts(&self) -> Result<(&[u8], &[u8]), PackError> {
+    pub(crate) fn packed_parts(&self) -> Result<(&[u8], Cow<'_, [u8]>), PackError> {
         Ok((
             self.packed.region_bytes()?,
             self.packed.member_bytes(self.at())?,
@@ -168,10 +169,26 @@ pub(crate) fn same_person(a: (&PackedManifest, u32), b: (&PackedManifest, u32)) 
 }
 
 /// Same member (every field) and same region, for two contacts given as
-/// [`Contact::parts`]: the packed encoding is canonical, so this compares bytes.
+/// [`Contact::parts`]: the region's packed encoding is canonical, so it
+/// compares bytes; the members are compared field by field (an address may
+/// be a reference to an earlier member's).
 pub(crate) fn same_details(a: (&PackedManifest, u32), b: (&PackedManifest, u32)) -> bool {
-    a.0.member_bytes(a.1 as usize) == b.0.member_bytes(b.1 as usize)
-        && a.0.region_bytes() == b.0.region_bytes()
+    member_fields(a) == member_fields(b) && a.0.region_bytes() == b.0.region_bytes()
+}
+
+/// Every field of a member (what [`same_details`] compares).
+type MemberFields<'a> = (
+    &'a str,
+    IdType,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<[&'a str; 4]>,
+);
+
+fn member_fields((p, at): (&PackedManifest, u32)) -> Option<MemberFields<'_>> {
+    p.member_at(at as usize)
+        .ok()
+        .map(|m| (m.person_id, m.id_type, m.name, m.phone, m.address))
 }
 
 /// A member with an empty person id and no details (what a contact made
@@ -224,7 +241,7 @@ impl Serialize for Contact {
             |e: crate::packed::PackError| serde::ser::Error::custom(format!("contact: {e}"));
         if !s.is_human_readable() {
             let (region, member) = self.packed_parts().map_err(damaged)?;
-            return (Bin(region), Bin(member)).serialize(s);
+            return (Bin(region), Bin(&member)).serialize(s);
         }
         let view = self
             .view()
@@ -303,5 +320,50 @@ mod tests {
         // Cut short: an error, not a contact.
         let cut: Result<Contact, _> = rmp_serde::from_slice(&bytes[..bytes.len() - 2]);
         assert!(cut.is_err());
+    }
+
+    #[test]
+    fn a_member_whose_address_is_a_reference_is_the_same_contact_as_alone() {
+        let first = contact().member();
+        let mut household = first.clone();
+        household.person_id = "110101199003074493".into();
+        let mut neighbour = household.clone();
+        neighbour.person_id = "110101199003074515".into();
+        if let Some(a) = neighbour.address.as_mut() {
+            a.room = "R405".into();
+        }
+        let manifest = Manifest {
+            tube_id: "T1".into(),
+            kind: pooltrace_model::TubeKind::Pool,
+            collected_at: pooltrace_model::Timestamp::from_millis(0, 0),
+            site_id: "S1".into(),
+            region: contact().region(),
+            members: vec![first, household, neighbour],
+            retest_of: None,
+            batch_id: None,
+            design: None,
+            pool_index: None,
+        };
+        let packed = Arc::new(PackedManifest::pack(&manifest));
+        for (i, at) in packed.members().enumerate() {
+            let shared = Contact::in_packed(&packed, at);
+            let alone = Contact::of(&manifest, i);
+            assert_eq!(shared, alone, "member {i}");
+            assert_eq!(shared.address(), manifest.members[i].address);
+            assert_eq!(shared.household_key(), alone.household_key());
+            let back: Contact =
+                rmp_serde::from_slice(&rmp_serde::to_vec(&shared).unwrap()).unwrap();
+            assert_eq!(back, alone);
+            assert_eq!(back.packed_parts().unwrap(), alone.packed_parts().unwrap());
+        }
+        let [a, b, c]: [usize; 3] = packed.members().collect::<Vec<_>>().try_into().unwrap();
+        let (a, b, c) = (
+            Contact::in_packed(&packed, a),
+            Contact::in_packed(&packed, b),
+            Contact::in_packed(&packed, c),
+        );
+        assert_eq!(a.household_key(), b.household_key());
+        assert_ne!(b.household_key(), c.household_key());
+        assert_ne!(a, b);
     }
 }

@@ -48,6 +48,7 @@ pub mod msg;
 mod msg_wire;
 pub mod ops;
 pub mod packed;
+mod packed_bytes;
 mod packed_result;
 pub mod partition;
 mod snapshot;

@@ -129,7 +129,7 @@ fn time(r: &mut Reader<'_>) -> Result<Timestamp, WireError> {
 fn put_contact(b: &mut Vec<u8>, c: &Contact) -> Result<(), PackError> {
     let (region, member) = c.packed_parts()?;
     put_bytes(b, region);
-    put_bytes(b, member);
+    put_bytes(b, &member);
     Ok(())
 }
 

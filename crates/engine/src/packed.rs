@@ -3,8 +3,11 @@
 //!
 //! A [`Manifest`] costs about 190 bytes per member in memory (every member a
 //! struct of inline strings, most of them padding); packed, a member costs
-//! its string bytes plus one length byte per string and one tag byte (about
-//! 60 bytes for a member with name, phone and address). The tube operator
+//! its string bytes plus one length byte per string and one tag byte, and
+//! an address shared with an earlier member is a reference to it (about 45
+//! bytes for a member with name, phone and the address of the member
+//! before it: tubes are filled household by household, building by
+//! building). The tube operator
 //! keeps every manifest until retention forgets the tube (a corrected result
 //! can re-decide it), and every [`Contact`](crate::msg::Contact) points into
 //! one, so this is most of the engine's memory per person.
@@ -24,12 +27,24 @@
 //! str tube_id, str site_id, [str retest_of], [str batch_id], [str design]
 //! region_at:  str district, str street, str community
 //! members_at: LEB128 count, then per member:
-//!   u8 tag (bits 0-1 id_type: resident id, passport, other; 4 name, 8 phone, 16 address)
-//!   str person_id, [str name], [str phone], [str compound, building, unit, room]
+//!   u8 tag (bits 0-1 id_type: resident id, passport, other; 4 name, 8 phone,
+//!          16 address, 32 same address, 64 same unit)
+//!   str person_id, [str name], [str phone], then with an address one of
+//!     str compound, building, unit, room        (16: the address in full)
+//!     LEB128 back                               (16 + 32: the same four strings
+//!                                                as the address in full `back`
+//!                                                bytes before this member's tag)
+//!     LEB128 back, str room                     (16 + 64: compound, building and
+//!                                                unit of that address, own room)
 //! ```
 //!
-//! The encoding is canonical (one value, one byte string), so two members or
-//! two manifests are equal exactly when their bytes are.
+//! A member's address refers to the latest address written in full before
+//! it when it equals it (32) or differs only in the room (64); otherwise it
+//! is written in full and later members refer to it.
+//!
+//! The encoding is canonical (one value, one byte string), so two manifests
+//! are equal exactly when their bytes are; so are two members' standalone
+//! bytes ([`PackedManifest::member_bytes`]).
 //!
 //! A packed manifest is only ever built by [`PackedManifest::pack`] or
 //! [`PackedManifest::pack_contact`], so its bytes are always well formed;
@@ -41,6 +56,11 @@ use std::borrow::Cow;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use pooltrace_model::{Address, IdType, Manifest, Member, Region, Timestamp, TubeKind};
+
+pub(crate) use crate::packed_bytes::{
+    flag, get_time, kind_byte, put_bytes, put_len, put_str, put_time, str_len, tube_kind_of,
+    ReadBytes, Reader,
+};
 
 /// Why packed bytes could not be read (a bug: [`PackedManifest::pack`]
 /// writes only well-formed bytes).
@@ -70,10 +90,23 @@ const ID_TYPE: u8 = 3;
 const NAME: u8 = 4;
 const PHONE: u8 = 8;
 const ADDRESS: u8 = 16;
+const SAME_ADDRESS: u8 = 32;
+const SAME_UNIT: u8 = 64;
 
 /// Byte offset of the fixed header's fields.
 const KIND_AT: usize = 8;
 const HEADER_LEN: usize = 22;
+
+/// Where a member's address is in the packed bytes: the byte offset of the
+/// address written in full that it uses (all four strings, or the first
+/// three and its own room).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AddressAt {
+    None,
+    Full(usize),
+    Same(usize),
+    Unit(usize),
+}
 
 /// A manifest packed into one buffer (see the module docs for the layout).
 #[derive(Clone, PartialEq, Eq)]
@@ -167,44 +200,17 @@ impl PackedManifest {
     }
 
     fn write(m: Option<&Manifest>, region: &Region, members: &[Member]) -> Self {
-        let len = packed_len(m, region, members);
-        let mut b = Vec::with_capacity(len);
-        b.extend_from_slice(&[0; 8]);
-        b.push(m.map_or(0, |m| kind_byte(m.kind)));
-        let flags = m.map_or(0, |m| {
-            flag(m.retest_of.is_some(), RETEST_OF)
-                | flag(m.batch_id.is_some(), BATCH_ID)
-                | flag(m.design.is_some(), DESIGN)
-                | flag(m.pool_index.is_some(), POOL_INDEX)
-        });
-        b.push(flags);
-        put_time(
-            &mut b,
-            m.map_or(Timestamp::from_millis(0, 0), |m| m.collected_at),
-        );
-        if let Some(i) = m.and_then(|m| m.pool_index) {
-            b.extend_from_slice(&i.to_le_bytes());
+        thread_local! {
+            /// Packing happens here, then the exact length is copied out:
+            /// one allocation of the right size per manifest.
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        put_str(&mut b, m.map_or("", |m| &m.tube_id));
-        put_str(&mut b, m.map_or("", |m| &m.site_id));
-        if let Some(m) = m {
-            for s in [&m.retest_of, &m.batch_id, &m.design].into_iter().flatten() {
-                put_str(&mut b, s);
-            }
-        }
-        let region_at = offset(b.len());
-        put_str(&mut b, &region.district);
-        put_str(&mut b, &region.street);
-        put_str(&mut b, &region.community);
-        let members_at = offset(b.len());
-        put_len(&mut b, members.len());
-        for member in members {
-            put_member(&mut b, member);
-        }
-        b[0..4].copy_from_slice(&region_at.to_le_bytes());
-        b[4..8].copy_from_slice(&members_at.to_le_bytes());
-        debug_assert_eq!(b.len(), len, "packed_len is exact");
-        PackedManifest(b.into_boxed_slice())
+        SCRATCH.with(|scratch| {
+            let mut b = scratch.borrow_mut();
+            b.clear();
+            write_into(&mut b, m, region, members);
+            PackedManifest(Box::from(&b[..]))
+        })
     }
 
     /// The packed bytes.
@@ -269,36 +275,76 @@ impl PackedManifest {
     /// The member whose record starts at byte `at` (a
     /// [`ManifestView::first_member`] or a [`MemberView::end`]).
     pub fn member_at(&self, at: usize) -> Result<MemberView<'_>, PackError> {
-        let mut r = Reader { b: &self.0, at };
+        self.member_and_address(at).map(|(m, _)| m)
+    }
+
+    /// The member at `at`, and where its address was read.
+    fn member_and_address(&self, at: usize) -> Result<(MemberView<'_>, AddressAt), PackError> {
+        let b = &*self.0;
+        let mut r = Reader { b, at };
         let tag = r.u8()?;
+        let bad = PackError::BadTag {
+            what: "member",
+            tag,
+            at,
+        };
         let id_type = match tag & ID_TYPE {
             0 => IdType::ResidentId,
             1 => IdType::Passport,
             2 => IdType::Other,
-            _ => {
-                return Err(PackError::BadTag {
-                    what: "member",
-                    tag,
-                    at,
-                })
-            }
+            _ => return Err(bad),
         };
         let person_id = r.str()?;
         let name = r.str_if(tag & NAME != 0)?;
         let phone = r.str_if(tag & PHONE != 0)?;
-        let address = if tag & ADDRESS != 0 {
-            Some([r.str()?, r.str()?, r.str()?, r.str()?])
-        } else {
-            None
+        let strings = |from: usize, n: usize| -> Result<[&str; 4], PackError> {
+            let mut a = Reader { b, at: from };
+            let mut parts = [""; 4];
+            for part in parts.iter_mut().take(n) {
+                *part = a.str()?;
+            }
+            // A referenced address ends before the member referring to it.
+            if a.at > at {
+                return Err(PackError::Truncated { at: from });
+            }
+            Ok(parts)
         };
-        Ok(MemberView {
-            person_id,
-            id_type,
-            name,
-            phone,
-            address,
-            end: r.at,
-        })
+        let back = |r: &mut Reader<'_>| -> Result<usize, PackError> {
+            let d = r.len()?;
+            at.checked_sub(d)
+                .filter(|_| d > 0)
+                .ok_or(PackError::Truncated { at: r.at })
+        };
+        let (address, address_at) = match tag & (ADDRESS | SAME_ADDRESS | SAME_UNIT) {
+            0 => (None, AddressAt::None),
+            ADDRESS => {
+                let from = r.at;
+                let parts = [r.str()?, r.str()?, r.str()?, r.str()?];
+                (Some(parts), AddressAt::Full(from))
+            }
+            t if t == ADDRESS | SAME_ADDRESS => {
+                let from = back(&mut r)?;
+                (Some(strings(from, 4)?), AddressAt::Same(from))
+            }
+            t if t == ADDRESS | SAME_UNIT => {
+                let from = back(&mut r)?;
+                let mut parts = strings(from, 3)?;
+                parts[3] = r.str()?;
+                (Some(parts), AddressAt::Unit(from))
+            }
+            _ => return Err(bad),
+        };
+        Ok((
+            MemberView {
+                person_id,
+                id_type,
+                name,
+                phone,
+                address,
+                end: r.at,
+            },
+            address_at,
+        ))
     }
 
     /// The person id of the member whose record starts at byte `at` (reads
@@ -321,21 +367,42 @@ impl PackedManifest {
     pub fn member_end(&self, at: usize) -> Result<usize, PackError> {
         let mut r = Reader { b: &self.0, at };
         let tag = r.u8()?;
-        let strings = 1
-            + usize::from(tag & NAME != 0)
-            + usize::from(tag & PHONE != 0)
-            + if tag & ADDRESS != 0 { 4 } else { 0 };
+        let strings = 1 + usize::from(tag & NAME != 0) + usize::from(tag & PHONE != 0);
         for _ in 0..strings {
             r.raw()?;
+        }
+        if tag & ADDRESS != 0 {
+            let address = if tag & SAME_ADDRESS != 0 {
+                r.len()?;
+                0
+            } else if tag & SAME_UNIT != 0 {
+                r.len()?;
+                1
+            } else {
+                4
+            };
+            for _ in 0..address {
+                r.raw()?;
+            }
         }
         Ok(r.at)
     }
 
-    /// The bytes of the member whose record starts at byte `at` (equal
-    /// members have equal bytes).
-    pub fn member_bytes(&self, at: usize) -> Result<&[u8], PackError> {
-        let end = self.member_end(at)?;
-        self.0.get(at..end).ok_or(PackError::Truncated { at })
+    /// The bytes of the member whose record starts at byte `at`, standalone
+    /// (its address in full, as a one-member manifest holds it): equal
+    /// members have equal bytes. Borrowed unless the address is a reference.
+    pub fn member_bytes(&self, at: usize) -> Result<Cow<'_, [u8]>, PackError> {
+        let (m, address) = self.member_and_address(at)?;
+        if matches!(address, AddressAt::None | AddressAt::Full(_)) {
+            return self
+                .0
+                .get(at..m.end)
+                .map(Cow::Borrowed)
+                .ok_or(PackError::Truncated { at });
+        }
+        let mut b = Vec::with_capacity(m.end - at + 40);
+        put_member_view(&mut b, &m, None);
+        Ok(Cow::Owned(b))
     }
 
     /// The bytes of the region (equal regions have equal bytes).
@@ -393,13 +460,20 @@ impl PackedManifest {
 impl PackedManifest {
     /// Takes bytes read from outside (a snapshot, the repartition topic)
     /// after checking that they are a well-formed packed manifest: every
-    /// offset, length, tag and string, nothing before or after. (Lengths
-    /// written longer than needed are not refused: only a damaged writer
-    /// makes them, and they cost a byte comparison a false "different".)
+    /// offset, length, tag and string, nothing before or after, every
+    /// address reference to an address written in full before it. Bytes
+    /// that are well formed but not what [`PackedManifest::pack`] writes
+    /// (addresses in full where it refers to an earlier one, as versions
+    /// before references wrote them) are packed again. (Lengths written
+    /// longer than needed are not refused: only a damaged writer makes
+    /// them, and they cost a byte comparison a false "different".)
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, PackError> {
         let p = PackedManifest(bytes.into_boxed_slice());
-        p.check()?;
-        Ok(p)
+        if p.check()? {
+            Ok(p)
+        } else {
+            p.unpack().map(|m| PackedManifest::pack(&m))
+        }
     }
 
     /// A one-member packed manifest (what [`PackedManifest::pack_contact`]
@@ -421,7 +495,9 @@ impl PackedManifest {
         PackedManifest::from_bytes(b)
     }
 
-    fn check(&self) -> Result<(), PackError> {
+    /// Checks that the bytes are well formed; answers whether they are
+    /// canonical (what [`PackedManifest::pack`] writes) as well.
+    fn check(&self) -> Result<bool, PackError> {
         let b = &*self.0;
         let v = self.view()?;
         let mut r = Reader { b, at: 0 };
@@ -456,22 +532,46 @@ impl PackedManifest {
                 at: r.at.min(region.at),
             });
         }
+        // A reference must be to an address written in full before it;
+        // canonical bytes refer to the latest one, wherever they can.
         let mut at = v.first_member;
+        let mut full: Option<(usize, [&str; 4])> = None;
+        let mut written_in_full = Vec::new();
+        let mut canonical = true;
         for _ in 0..v.member_count {
             let tag = b.get(at).copied().unwrap_or_default();
-            if tag & !(ID_TYPE | NAME | PHONE | ADDRESS) != 0 {
-                return Err(PackError::BadTag {
-                    what: "member",
-                    tag,
-                    at,
-                });
+            let bad = PackError::BadTag {
+                what: "member",
+                tag,
+                at,
+            };
+            if tag & !(ID_TYPE | NAME | PHONE | ADDRESS | SAME_ADDRESS | SAME_UNIT) != 0 {
+                return Err(bad);
             }
-            at = self.member_at(at)?.end;
+            let (m, address) = self.member_and_address(at)?;
+            match address {
+                AddressAt::Same(from) | AddressAt::Unit(from)
+                    if !written_in_full.contains(&from) =>
+                {
+                    return Err(bad)
+                }
+                _ => {}
+            }
+            canonical &= match (m.address, full) {
+                (Some(a), Some((from, f))) if a == f => address == AddressAt::Same(from),
+                (Some(a), Some((from, f))) if a[..3] == f[..3] => address == AddressAt::Unit(from),
+                _ => matches!(address, AddressAt::None | AddressAt::Full(_)),
+            };
+            if let (AddressAt::Full(from), Some(a)) = (address, m.address) {
+                full = Some((from, a));
+                written_in_full.push(from);
+            }
+            at = m.end;
         }
         if at != b.len() {
             return Err(PackError::Truncated { at });
         }
-        Ok(())
+        Ok(canonical)
     }
 }
 
@@ -501,77 +601,6 @@ impl<'de> Deserialize<'de> for PackedManifest {
     }
 }
 
-/// A byte string (MessagePack `bin`) read back: borrowed from the input
-/// when the deserializer can lend it (MessagePack read from a slice:
-/// messages between partitions, snapshots), copied otherwise.
-pub(crate) struct ReadBytes<'de>(pub Cow<'de, [u8]>);
-
-impl<'de> Deserialize<'de> for ReadBytes<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Lend;
-        impl<'de> serde::de::Visitor<'de> for Lend {
-            type Value = Cow<'de, [u8]>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a byte string")
-            }
-            fn visit_borrowed_bytes<E: serde::de::Error>(
-                self,
-                v: &'de [u8],
-            ) -> Result<Self::Value, E> {
-                Ok(Cow::Borrowed(v))
-            }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
-                Ok(Cow::Owned(v.to_vec()))
-            }
-            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Self::Value, E> {
-                Ok(Cow::Owned(v))
-            }
-        }
-        d.deserialize_bytes(Lend).map(ReadBytes)
-    }
-}
-
-/// A tube kind's byte in the packed layouts.
-pub(crate) fn kind_byte(k: TubeKind) -> u8 {
-    match k {
-        TubeKind::Single => 0,
-        TubeKind::Household => 1,
-        TubeKind::Pool => 2,
-    }
-}
-
-/// The tube kind of a byte [`kind_byte`] wrote.
-pub(crate) fn tube_kind_of(tag: u8) -> Option<TubeKind> {
-    Some(match tag {
-        0 => TubeKind::Single,
-        1 => TubeKind::Household,
-        2 => TubeKind::Pool,
-        _ => return None,
-    })
-}
-
-/// A timestamp in the packed layouts: millis i64, then UTC offset i32.
-pub(crate) fn put_time(b: &mut Vec<u8>, t: Timestamp) {
-    b.extend_from_slice(&t.millis().to_le_bytes());
-    b.extend_from_slice(&t.offset_secs().to_le_bytes());
-}
-
-/// A timestamp [`put_time`] wrote.
-pub(crate) fn get_time(r: &mut Reader<'_>) -> Result<Timestamp, PackError> {
-    let millis = i64::from_le_bytes(r.array()?);
-    let offset = i32::from_le_bytes(r.array()?);
-    Ok(Timestamp::from_millis(millis, offset))
-}
-
-/// `bit` when `set`, else 0 (presence flags).
-pub(crate) fn flag(set: bool, bit: u8) -> u8 {
-    if set {
-        bit
-    } else {
-        0
-    }
-}
-
 /// A byte offset in a packed manifest. Manifests are far below 4 GiB (20
 /// members of bounded strings from one JSON line); saturating keeps a
 /// pathological one from wrapping (its reads then fail, never panic).
@@ -579,156 +608,103 @@ fn offset(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// The exact packed length, so the buffer is allocated once.
-fn packed_len(m: Option<&Manifest>, region: &Region, members: &[Member]) -> usize {
-    let header = m.map_or(2, |m| {
-        str_len(&m.tube_id)
-            + str_len(&m.site_id)
-            + [&m.retest_of, &m.batch_id, &m.design]
-                .into_iter()
-                .flatten()
-                .map(|s| str_len(s))
-                .sum::<usize>()
-            + if m.pool_index.is_some() { 4 } else { 0 }
+/// Packs a manifest (or, with `m` `None`, a one-member contact) into `b`.
+fn write_into(b: &mut Vec<u8>, m: Option<&Manifest>, region: &Region, members: &[Member]) {
+    b.extend_from_slice(&[0; 8]);
+    b.push(m.map_or(0, |m| kind_byte(m.kind)));
+    let flags = m.map_or(0, |m| {
+        flag(m.retest_of.is_some(), RETEST_OF)
+            | flag(m.batch_id.is_some(), BATCH_ID)
+            | flag(m.design.is_some(), DESIGN)
+            | flag(m.pool_index.is_some(), POOL_INDEX)
     });
-    let region = str_len(&region.district) + str_len(&region.street) + str_len(&region.community);
-    let members_len: usize = members
-        .iter()
-        .map(|p| {
-            1 + str_len(&p.person_id)
-                + p.name.as_deref().map_or(0, str_len)
-                + p.phone.as_deref().map_or(0, str_len)
-                + p.address.as_ref().map_or(0, |a| {
-                    str_len(&a.compound)
-                        + str_len(&a.building)
-                        + str_len(&a.unit)
-                        + str_len(&a.room)
-                })
-        })
-        .sum();
-    HEADER_LEN + header + region + len_len(members.len()) + members_len
+    b.push(flags);
+    put_time(
+        b,
+        m.map_or(Timestamp::from_millis(0, 0), |m| m.collected_at),
+    );
+    if let Some(i) = m.and_then(|m| m.pool_index) {
+        b.extend_from_slice(&i.to_le_bytes());
+    }
+    put_str(b, m.map_or("", |m| &m.tube_id));
+    put_str(b, m.map_or("", |m| &m.site_id));
+    if let Some(m) = m {
+        for s in [&m.retest_of, &m.batch_id, &m.design].into_iter().flatten() {
+            put_str(b, s);
+        }
+    }
+    let region_at = offset(b.len());
+    put_str(b, &region.district);
+    put_str(b, &region.street);
+    put_str(b, &region.community);
+    let members_at = offset(b.len());
+    put_len(b, members.len());
+    let mut full: Option<(usize, [&str; 4])> = None;
+    for member in members {
+        let view = MemberView {
+            person_id: &member.person_id,
+            id_type: member.id_type,
+            name: member.name.as_deref(),
+            phone: member.phone.as_deref(),
+            address: member
+                .address
+                .as_ref()
+                .map(|a| [&*a.compound, &*a.building, &*a.unit, &*a.room]),
+            end: 0,
+        };
+        if let Some(written) = put_member_view(b, &view, full) {
+            full = Some(written);
+        }
+    }
+    b[0..4].copy_from_slice(&region_at.to_le_bytes());
+    b[4..8].copy_from_slice(&members_at.to_le_bytes());
 }
 
-/// Bytes of a LEB128 length.
-fn len_len(n: usize) -> usize {
-    (usize::BITS - (n | 1).leading_zeros()).div_ceil(7) as usize
-}
-
-/// Bytes of a packed string.
-pub(crate) fn str_len(s: &str) -> usize {
-    len_len(s.len()) + s.len()
-}
-
-fn put_member(b: &mut Vec<u8>, m: &Member) {
+/// Packs one member. `full` is the latest address written in full before
+/// it (its byte offset and parts): the member's address refers to it when
+/// it can. Returns the member's own address when it was written in full.
+fn put_member_view<'m>(
+    b: &mut Vec<u8>,
+    m: &MemberView<'m>,
+    full: Option<(usize, [&str; 4])>,
+) -> Option<(usize, [&'m str; 4])> {
     let id_type = match m.id_type {
         IdType::ResidentId => 0,
         IdType::Passport => 1,
         IdType::Other => 2,
     };
+    let start = b.len();
+    let reference = match (m.address, full) {
+        (Some(a), Some((from, f))) if a == f => Some((SAME_ADDRESS, from)),
+        (Some(a), Some((from, f))) if a[..3] == f[..3] => Some((SAME_UNIT, from)),
+        _ => None,
+    };
     b.push(
         id_type
             | flag(m.name.is_some(), NAME)
             | flag(m.phone.is_some(), PHONE)
-            | flag(m.address.is_some(), ADDRESS),
+            | flag(m.address.is_some(), ADDRESS)
+            | reference.map_or(0, |(bit, _)| bit),
     );
-    put_str(b, &m.person_id);
-    for s in [&m.name, &m.phone].into_iter().flatten() {
+    put_str(b, m.person_id);
+    for s in [m.name, m.phone].into_iter().flatten() {
         put_str(b, s);
     }
-    if let Some(a) = &m.address {
-        for s in [&a.compound, &a.building, &a.unit, &a.room] {
-            put_str(b, s);
-        }
-    }
-}
-
-pub(crate) fn put_len(b: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let low = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            b.push(low);
-            return;
-        }
-        b.push(low | 0x80);
-    }
-}
-
-pub(crate) fn put_str(b: &mut Vec<u8>, s: &str) {
-    put_bytes(b, s.as_bytes());
-}
-
-/// A byte string: its LEB128 length, then the bytes (what
-/// [`Reader::raw`] reads).
-pub(crate) fn put_bytes(b: &mut Vec<u8>, s: &[u8]) {
-    put_len(b, s.len());
-    b.extend_from_slice(s);
-}
-
-/// Reads a packed buffer from a position, checking every bound.
-pub(crate) struct Reader<'a> {
-    pub(crate) b: &'a [u8],
-    pub(crate) at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn bytes(&mut self, n: usize) -> Result<&'a [u8], PackError> {
-        let end = self
-            .at
-            .checked_add(n)
-            .ok_or(PackError::Truncated { at: self.at })?;
-        let s = self
-            .b
-            .get(self.at..end)
-            .ok_or(PackError::Truncated { at: self.at })?;
-        self.at = end;
-        Ok(s)
-    }
-
-    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], PackError> {
-        let at = self.at;
-        self.bytes(N)?
-            .try_into()
-            .map_err(|_| PackError::Truncated { at })
-    }
-
-    pub(crate) fn u8(&mut self) -> Result<u8, PackError> {
-        Ok(self.array::<1>()?[0])
-    }
-
-    fn u32(&mut self) -> Result<u32, PackError> {
-        Ok(u32::from_le_bytes(self.array()?))
-    }
-
-    fn len(&mut self) -> Result<usize, PackError> {
-        let start = self.at;
-        let mut n = 0usize;
-        for shift in (0..usize::BITS).step_by(7) {
-            let byte = self.u8()?;
-            n |= usize::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(n);
+    let a = m.address?;
+    match reference {
+        Some((bit, from)) => {
+            put_len(b, start - from);
+            if bit == SAME_UNIT {
+                put_str(b, a[3]);
             }
+            None
         }
-        Err(PackError::Truncated { at: start })
-    }
-
-    /// A string's bytes, not checked for UTF-8.
-    pub(crate) fn raw(&mut self) -> Result<&'a [u8], PackError> {
-        let n = self.len()?;
-        self.bytes(n)
-    }
-
-    pub(crate) fn str(&mut self) -> Result<&'a str, PackError> {
-        let at = self.at;
-        std::str::from_utf8(self.raw()?).map_err(|_| PackError::Utf8 { at })
-    }
-
-    pub(crate) fn str_if(&mut self, present: bool) -> Result<Option<&'a str>, PackError> {
-        if present {
-            self.str().map(Some)
-        } else {
-            Ok(None)
+        None => {
+            let from = b.len();
+            for s in a {
+                put_str(b, s);
+            }
+            Some((from, a))
         }
     }
 }

@@ -232,11 +232,17 @@ fn bytes_from_outside_are_checked() {
     );
     let first = p.view().unwrap().first_member;
     let mut bad = bytes.to_vec();
-    bad[first] |= 0x40;
+    bad[first] |= 0x80;
     assert!(matches!(
         PackedManifest::from_bytes(bad),
         Err(PackError::BadTag { what: "member", .. })
     ));
+    // The first member cannot refer to an earlier address.
+    for reference in [SAME_ADDRESS, SAME_UNIT, SAME_ADDRESS | SAME_UNIT] {
+        let mut bad = bytes.to_vec();
+        bad[first] |= reference;
+        assert!(PackedManifest::from_bytes(bad).is_err(), "{reference}");
+    }
     let mut bad = bytes.to_vec();
     bad[KIND_AT + 1] = 0x20;
     assert!(matches!(
@@ -263,13 +269,167 @@ fn a_contact_from_its_parts_is_the_packed_contact() {
     for (i, at) in p.members().enumerate() {
         let c = PackedManifest::contact_from_parts(
             p.region_bytes().unwrap(),
-            p.member_bytes(at).unwrap(),
+            &p.member_bytes(at).unwrap(),
         )
         .unwrap();
         assert_eq!(c, PackedManifest::pack_contact(&m.members[i], &m.region));
     }
     let member = p.member_bytes(p.view().unwrap().first_member).unwrap();
     let region = p.region_bytes().unwrap();
-    assert!(PackedManifest::contact_from_parts(&region[1..], member).is_err());
+    assert!(PackedManifest::contact_from_parts(&region[1..], &member).is_err());
     assert!(PackedManifest::contact_from_parts(region, &member[..member.len() - 1]).is_err());
+}
+
+/// A member at `compound`/`building`/`unit`/`room`.
+fn living_at(i: usize, building: &str, room: &str) -> Member {
+    Member {
+        address: Some(Address {
+            compound: "Shenghai Garden".into(),
+            building: building.into(),
+            unit: "Unit 1".into(),
+            room: room.into(),
+        }),
+        ..full(i)
+    }
+}
+
+/// Tag bytes of every member, in order.
+fn member_tags(p: &PackedManifest) -> Vec<u8> {
+    p.members().map(|at| p.as_bytes()[at]).collect()
+}
+
+#[test]
+fn members_sharing_an_address_refer_to_the_latest_written_in_full() {
+    let no_address = Member {
+        address: None,
+        ..full(5)
+    };
+    let m = manifest(vec![
+        living_at(0, "Building 5", "903"),
+        living_at(1, "Building 5", "903"), // same household
+        living_at(2, "Building 5", "904"), // same unit, next room
+        living_at(3, "Building 5", "904"),
+        living_at(4, "Building 6", "101"), // next building: in full
+        no_address,
+        living_at(6, "Building 6", "101"),
+        living_at(7, "Building 5", "903"), // not the latest in full: in full
+    ]);
+    let p = round_trip(&m);
+    let id = |i: usize| (i % 3) as u8;
+    let t = NAME | PHONE | ADDRESS;
+    assert_eq!(
+        member_tags(&p),
+        [
+            t | id(0),
+            t | id(1) | SAME_ADDRESS,
+            t | id(2) | SAME_UNIT,
+            t | id(3) | SAME_UNIT,
+            t | id(4),
+            NAME | PHONE | id(5),
+            t | id(6) | SAME_ADDRESS,
+            t | id(7),
+        ]
+    );
+    // A member of a household costs its own strings and one byte.
+    let ats: Vec<usize> = p.members().collect();
+    let own = |i: usize| {
+        let x = &m.members[i];
+        1 + str_len(&x.person_id)
+            + str_len(x.name.as_deref().unwrap())
+            + str_len(x.phone.as_deref().unwrap())
+    };
+    assert_eq!(ats[2] - ats[1], own(1) + 1);
+    assert_eq!(ats[3] - ats[2], own(2) + 1 + str_len("904"));
+    // Each member reads back whole, and its standalone bytes are those of
+    // the member packed alone: a contact made from them is the same.
+    for (i, &at) in ats.iter().enumerate() {
+        assert_eq!(p.member_at(at).unwrap().to_member(), m.members[i]);
+        let alone = PackedManifest::pack_contact(&m.members[i], &m.region);
+        let first = alone.view().unwrap().first_member;
+        assert_eq!(
+            &*p.member_bytes(at).unwrap(),
+            &*alone.member_bytes(first).unwrap(),
+            "member {i}"
+        );
+        let c = PackedManifest::contact_from_parts(
+            p.region_bytes().unwrap(),
+            &p.member_bytes(at).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(c, alone);
+    }
+    assert_eq!(PackedManifest::from_bytes(p.as_bytes().to_vec()), Ok(p));
+}
+
+#[test]
+fn bytes_the_writer_would_not_make_are_packed_again_and_bad_references_refused() {
+    // Member 2 has member 0's address, but member 1's is the latest in
+    // full: the writer writes member 2's in full. The same manifest with
+    // member 2 referring to member 0's address reads back the same
+    // values but is not canonical: it is packed again.
+    let m = manifest(vec![
+        living_at(0, "Building 5", "903"),
+        living_at(1, "Building 6", "101"),
+        living_at(2, "Building 5", "903"),
+    ]);
+    let p = PackedManifest::pack(&m);
+    let ats: Vec<usize> = p.members().collect();
+    assert!(member_tags(&p)
+        .iter()
+        .all(|t| t & (SAME_ADDRESS | SAME_UNIT) == 0));
+    let address_of = |at: usize| {
+        let x = &m.members[(ats.iter().position(|a| *a == at)).unwrap()];
+        at + 1
+            + str_len(&x.person_id)
+            + str_len(x.name.as_deref().unwrap())
+            + str_len(x.phone.as_deref().unwrap())
+    };
+    let mut forged = p.as_bytes()[..address_of(ats[2])].to_vec();
+    forged[ats[2]] |= SAME_ADDRESS;
+    put_len(&mut forged, ats[2] - address_of(ats[0]));
+    assert_eq!(PackedManifest::from_bytes(forged).as_ref(), Ok(&p));
+    // So is a manifest as versions before references wrote it: every
+    // address in full.
+    let mut households = manifest(vec![
+        living_at(0, "Building 5", "903"),
+        living_at(1, "Building 5", "903"),
+        living_at(2, "Building 5", "904"),
+    ]);
+    let canonical = PackedManifest::pack(&households);
+    let first = canonical.view().unwrap().first_member;
+    let mut old = canonical.as_bytes()[..first].to_vec();
+    for x in &households.members {
+        let alone = PackedManifest::pack_contact(x, &households.region);
+        let at = alone.view().unwrap().first_member;
+        old.extend_from_slice(&alone.as_bytes()[at..]);
+    }
+    assert!(old.len() > canonical.as_bytes().len());
+    let again = PackedManifest::from_bytes(old).unwrap();
+    assert_eq!(again, canonical);
+    assert_eq!(again.unpack().unwrap(), households);
+    households.members.truncate(1);
+    assert!(member_tags(&PackedManifest::pack(&households))
+        .iter()
+        .all(|t| t & (SAME_ADDRESS | SAME_UNIT) == 0));
+    // A reference past the member itself, or to no address, is refused.
+    let mut forward = p.as_bytes()[..address_of(ats[1])].to_vec();
+    forward[ats[1]] |= SAME_ADDRESS;
+    put_len(&mut forward, 0);
+    assert!(PackedManifest::from_bytes(forward).is_err());
+    let alone = PackedManifest::pack_contact(&m.members[0], &m.region);
+    let first = alone.view().unwrap().first_member;
+    let mut dangling = alone.as_bytes()[..address_of_alone(&alone, &m.members[0])].to_vec();
+    dangling[first] |= SAME_UNIT;
+    put_len(&mut dangling, 3);
+    put_str(&mut dangling, "903");
+    assert!(PackedManifest::from_bytes(dangling).is_err());
+}
+
+/// Where the address of a one-member packed contact starts.
+fn address_of_alone(p: &PackedManifest, x: &Member) -> usize {
+    p.view().unwrap().first_member
+        + 1
+        + str_len(&x.person_id)
+        + str_len(x.name.as_deref().unwrap())
+        + str_len(x.phone.as_deref().unwrap())
 }
