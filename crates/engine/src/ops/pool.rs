@@ -98,6 +98,7 @@ impl PoolOp {
         }
         let st = self.pools.entry(pool.clone()).or_default();
         st.last_at = st.last_at.max(at.millis());
+        settle_before(&pool, st, at, self.settle_ms, ob);
         st.flagged = flagged.then_some((members, region));
         reconcile(&pool, st, at, self.settle_ms, ob);
     }
@@ -116,6 +117,7 @@ impl PoolOp {
     ) {
         let st = self.pools.entry(pool.clone()).or_default();
         st.last_at = st.last_at.max(at.millis());
+        settle_before(&pool, st, at, self.settle_ms, ob);
         st.retests.insert(person, (status, tube, reported_at));
         reconcile(&pool, st, at, self.settle_ms, ob);
     }
@@ -137,6 +139,28 @@ fn all_negative(st: &PoolState) -> Option<(Vec<(&String, Timestamp)>, Timestamp)
         .map(|(_, t)| *t)
         .reduce(|a, b| a.max_instant(b))?;
     Some((negatives, last))
+}
+
+/// Before a change at event time `at`: if every member has been negative
+/// since `last` and `last + settle` is not after `at`, the all-negative
+/// state was confirmed before the change, whether or not the timer has
+/// fired here yet (across partitions, the messages of a pool's members can
+/// arrive after the watermark passed that time): confirm it now, as the
+/// timer would have, so that the change resolves the alert instead of
+/// preventing it. One engine fed in event-time order has already fired the
+/// timer by then; this makes every arrival order agree with it.
+fn settle_before(pool: &str, st: &mut PoolState, at: Timestamp, settle_ms: i64, ob: &mut Outbox) {
+    if st.discordant_at.is_some() {
+        return;
+    }
+    let Some((_, last)) = all_negative(st) else {
+        return;
+    };
+    let confirmed = last.plus_millis(settle_ms);
+    if confirmed.millis() <= at.millis() {
+        st.discordant_at = Some(confirmed);
+        reconcile(pool, st, confirmed, settle_ms, ob);
+    }
 }
 
 /// `discordant_pool` is wanted while every member is negative and the
