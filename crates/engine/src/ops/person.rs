@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use rustc_hash::FxHashMap as HashMap;
 
 use pooltrace_model::{
@@ -40,7 +41,8 @@ pub(crate) struct PersonState {
 /// and nothing else are not kept: memory does not grow with them.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct PersonOp {
-    people: HashMap<String, PersonState>,
+    /// By person id, stored inline (ids up to 24 bytes).
+    people: HashMap<CompactString, PersonState>,
     /// Lower bound of the people's `last_at` (not snapshotted: relearnt).
     #[serde(skip)]
     oldest: Oldest,
@@ -173,7 +175,7 @@ impl PersonOp {
 
     fn state(&mut self, contact: Contact, contact_at: i64) -> &mut PersonState {
         self.people
-            .entry(contact.person_id().to_string())
+            .entry(CompactString::from(contact.person_id()))
             .or_insert_with(|| PersonState {
                 contact,
                 contact_at,

@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use rustc_hash::FxHashMap as HashMap;
 
 use pooltrace_model::{
@@ -34,7 +35,9 @@ pub type Applied = Result<Disposition, Box<(Rejection, Record)>>;
 /// All tubes' state.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct TubeOp {
-    tubes: HashMap<String, TubeState>,
+    /// By tube id, stored inline (ids up to 24 bytes): a lookup neither
+    /// allocates a key nor follows a pointer to compare one.
+    tubes: HashMap<CompactString, TubeState>,
     /// Lower bound of the tubes' `last_at` (not snapshotted: relearnt).
     #[serde(skip)]
     oldest: Oldest,
@@ -86,7 +89,10 @@ impl TubeOp {
             };
             return Err(Box::new((rejection, Record::Manifest(m))));
         }
-        let st = self.tubes.entry(m.tube_id.clone()).or_default();
+        let st = self
+            .tubes
+            .entry(CompactString::from(m.tube_id.as_str()))
+            .or_default();
         st.last_at = st.last_at.max(m.collected_at.millis());
         self.oldest.note(m.collected_at.millis());
         let packed = PackedManifest::pack(&m);
@@ -165,7 +171,10 @@ impl TubeOp {
 
     /// A result arrived.
     pub fn on_result(&mut self, r: LabResult, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
-        let st = self.tubes.entry(r.tube_id.clone()).or_default();
+        let st = self
+            .tubes
+            .entry(CompactString::from(r.tube_id.as_str()))
+            .or_default();
         st.last_at = st.last_at.max(r.reported_at.millis());
         self.oldest.note(r.reported_at.millis());
         if let Some(cur) = st.result.as_ref().and_then(|c| c.unpack().ok()) {
@@ -215,7 +224,10 @@ impl TubeOp {
 
     /// A receipt arrived.
     pub fn on_receipt(&mut self, r: Receipt, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
-        let st = self.tubes.entry(r.tube_id.clone()).or_default();
+        let st = self
+            .tubes
+            .entry(CompactString::from(r.tube_id.as_str()))
+            .or_default();
         st.last_at = st.last_at.max(r.received_at.millis());
         self.oldest.note(r.received_at.millis());
         match st.receipt.as_ref().and_then(|rc| rc.unpack().ok()) {
