@@ -557,10 +557,10 @@ impl PackedManifest {
                 }
                 _ => {}
             }
-            canonical &= match (m.address, full) {
-                (Some(a), Some((from, f))) if a == f => address == AddressAt::Same(from),
-                (Some(a), Some((from, f))) if a[..3] == f[..3] => address == AddressAt::Unit(from),
-                _ => matches!(address, AddressAt::None | AddressAt::Full(_)),
+            canonical &= match reference(m.address, full) {
+                Some((SAME_ADDRESS, from)) => address == AddressAt::Same(from),
+                Some((_, from)) => address == AddressAt::Unit(from),
+                None => matches!(address, AddressAt::None | AddressAt::Full(_)),
             };
             if let (AddressAt::Full(from), Some(a)) = (address, m.address) {
                 full = Some((from, a));
@@ -660,6 +660,18 @@ fn write_into(b: &mut Vec<u8>, m: Option<&Manifest>, region: &Region, members: &
     b[4..8].copy_from_slice(&members_at.to_le_bytes());
 }
 
+/// How the writer stores `address` after `full`, the latest address written
+/// in full (its byte offset and parts): a reference to it (the tag bit and
+/// the offset) when it is the same address or differs only in the room,
+/// else `None` (in full, or no address).
+fn reference(address: Option<[&str; 4]>, full: Option<(usize, [&str; 4])>) -> Option<(u8, usize)> {
+    match (address, full) {
+        (Some(a), Some((from, f))) if a == f => Some((SAME_ADDRESS, from)),
+        (Some(a), Some((from, f))) if a[..3] == f[..3] => Some((SAME_UNIT, from)),
+        _ => None,
+    }
+}
+
 /// Packs one member. `full` is the latest address written in full before
 /// it (its byte offset and parts): the member's address refers to it when
 /// it can. Returns the member's own address when it was written in full.
@@ -674,11 +686,7 @@ fn put_member_view<'m>(
         IdType::Other => 2,
     };
     let start = b.len();
-    let reference = match (m.address, full) {
-        (Some(a), Some((from, f))) if a == f => Some((SAME_ADDRESS, from)),
-        (Some(a), Some((from, f))) if a[..3] == f[..3] => Some((SAME_UNIT, from)),
-        _ => None,
-    };
+    let reference = reference(m.address, full);
     b.push(
         id_type
             | flag(m.name.is_some(), NAME)
