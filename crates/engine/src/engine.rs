@@ -10,7 +10,7 @@ use crate::msg::Msg;
 use crate::ops::batch::BatchOp;
 use crate::ops::household::HouseholdOp;
 use crate::ops::person::PersonOp;
-use crate::ops::pool::PoolOp;
+use crate::ops::pool::{MemberRetest, PoolOp};
 use crate::ops::tube::TubeOp;
 use crate::ops::Outbox;
 use crate::partition::{route_partition, tube_partition, Partition};
@@ -306,13 +306,17 @@ impl Engine {
                     status,
                     retest_tube_id,
                     reported_at,
+                    negative,
                     at,
                 } => self.pools.on_retest(
                     pool_tube_id,
                     person_id,
-                    status,
-                    retest_tube_id,
-                    reported_at,
+                    MemberRetest {
+                        status,
+                        tube: retest_tube_id,
+                        reported_at,
+                        negative,
+                    },
                     at,
                     &mut ob,
                 ),

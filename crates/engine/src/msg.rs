@@ -92,6 +92,12 @@ pub enum Msg {
         status: RetestStatus,
         retest_tube_id: Option<String>,
         reported_at: Option<Timestamp>,
+        /// The member's negative retest (tube, report time), also once a
+        /// later positive decides the status: with it the pool knows when
+        /// the member was negative, whatever order messages arrive in.
+        /// Absent in messages of earlier builds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        negative: Option<(String, Timestamp)>,
         at: Timestamp,
     },
 }

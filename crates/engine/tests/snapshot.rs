@@ -883,6 +883,7 @@ fn every_message_survives_its_encoding() {
             status,
             retest_tube_id: (status != RetestStatus::Pending).then(|| "R-0001".into()),
             reported_at: (status != RetestStatus::Pending).then_some(utc),
+            negative: (status == RetestStatus::Positive).then(|| ("R-0000".into(), utc)),
             at: t,
         });
     }

@@ -31,11 +31,17 @@ pub(crate) struct PersonState {
     /// What each household was last told about this person being positive.
     told_positive: Vec<(HouseholdKey, Option<(Timestamp, String)>)>,
     /// What each flagged pool was last told about this person's retest.
-    told_retest: Vec<(String, RetestStatus)>,
+    told_retest: Vec<ToldRetest>,
     book: AlertBook,
     /// Latest event time about this person (for retention).
     last_at: i64,
 }
+
+/// What a flagged pool was last told about a member's retest: the pool,
+/// the status and when the negative retest was reported (snapshots of
+/// earlier builds hold only the first two: the third reads as `None`).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ToldRetest(String, RetestStatus, #[serde(default)] Option<Timestamp>);
 
 /// All people with something to remember. People cleared by a negative pool
 /// and nothing else are not kept: memory does not grow with them.
@@ -221,14 +227,14 @@ fn update(st: &mut PersonState, at: Timestamp, cfg: &EngineConfig, ob: &mut Outb
         });
     }
     for r in retests {
-        let told = st
-            .told_retest
-            .iter_mut()
-            .find(|(p, _)| *p == r.pool_tube_id);
+        let negative_at = r.negative.as_ref().map(|(_, t)| *t);
+        let told = st.told_retest.iter_mut().find(|t| t.0 == r.pool_tube_id);
         match told {
-            Some((_, was)) if *was == r.status => continue,
-            Some((_, was)) => *was = r.status,
-            None => st.told_retest.push((r.pool_tube_id.clone(), r.status)),
+            Some(t) if t.1 == r.status && t.2 == negative_at => continue,
+            Some(t) => (t.1, t.2) = (r.status, negative_at),
+            None => st
+                .told_retest
+                .push(ToldRetest(r.pool_tube_id.clone(), r.status, negative_at)),
         }
         ob.msgs.push_back(Msg::Retest {
             pool_tube_id: r.pool_tube_id,
@@ -236,7 +242,30 @@ fn update(st: &mut PersonState, at: Timestamp, cfg: &EngineConfig, ob: &mut Outb
             status: r.status,
             retest_tube_id: r.retest_tube_id,
             reported_at: r.reported_at,
+            negative: r.negative,
             at,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn told_retests_of_earlier_snapshots_read_back() {
+        // Earlier builds stored (pool, status) pairs.
+        let old = rmp_serde::to_vec_named(&("P1", RetestStatus::Negative)).unwrap();
+        let back: ToldRetest = rmp_serde::from_slice(&old).unwrap();
+        assert_eq!(
+            (back.0.as_str(), back.1, back.2),
+            ("P1", RetestStatus::Negative, None)
+        );
+        let t = Timestamp::from_millis(5, 0);
+        let new =
+            rmp_serde::to_vec_named(&ToldRetest("P1".into(), RetestStatus::Positive, Some(t)))
+                .unwrap();
+        let back: ToldRetest = rmp_serde::from_slice(&new).unwrap();
+        assert_eq!((back.1, back.2), (RetestStatus::Positive, Some(t)));
     }
 }

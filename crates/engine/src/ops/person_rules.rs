@@ -26,6 +26,9 @@ pub(crate) struct PoolRetest {
     pub status: RetestStatus,
     pub retest_tube_id: Option<String>,
     pub reported_at: Option<Timestamp>,
+    /// The negative retest (tube, report time), also when a positive
+    /// decides the status.
+    pub negative: Option<(String, Timestamp)>,
 }
 
 fn evidence(o: &Observation) -> Evidence {
@@ -202,6 +205,7 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
             status,
             retest_tube_id: by.map(|s| s.tube_id.to_string()),
             reported_at: by.map(|s| s.reported_at),
+            negative: negative.map(|s| (s.tube_id.to_string(), s.reported_at)),
         });
     }
 

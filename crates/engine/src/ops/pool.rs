@@ -2,27 +2,119 @@
 //! retests of a flagged pool's members and raises `discordant_pool` when
 //! every member re-tested negative (rule 4): the pool result needs a lab
 //! quality check.
+//!
+//! The decision depends on event time only, not on the order in which the
+//! members' messages arrive (across partitions they interleave in any
+//! order): each member's message says when its negative retest was
+//! reported, also after a later positive, so the pool knows the interval
+//! in which every member was negative (an episode, from the last negative
+//! to the first positive). An episode that lasted the settle time raised
+//! the alert at its start plus the settle time; one still open raises it
+//! when the watermark passes that.
 
 use rustc_hash::FxHashMap as HashMap;
 
-use pooltrace_model::{AlertKind, Evidence, Region, Timestamp};
+use pooltrace_model::{Alert, AlertKind, Evidence, Region, Timestamp};
 
 use super::{new_alert, Outbox};
 use crate::alert_book::AlertBook;
 use crate::msg::RetestStatus;
 use crate::timers::TimerKind;
 
+/// Why an open `discordant_pool` alert is resolved.
+const NO_LONGER: &str = "no longer discordant: a result was corrected or a member tested positive";
+
+/// Where a member's retest for the pool stands, as the pool last heard.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MemberRetest {
+    pub status: RetestStatus,
+    /// The retest tube behind the status, and its report time.
+    pub tube: Option<String>,
+    pub reported_at: Option<Timestamp>,
+    /// The member's negative retest (tube, report time), also once a later
+    /// positive decides the status. Snapshots of earlier builds lack it:
+    /// then a negative status is the negative retest.
+    #[serde(default)]
+    pub negative: Option<(String, Timestamp)>,
+}
+
+impl MemberRetest {
+    /// The negative retest and when it was reported.
+    fn negative(&self) -> Option<(&String, Timestamp)> {
+        match (&self.negative, self.status, &self.tube, self.reported_at) {
+            (Some((tube, at)), ..) => Some((tube, *at)),
+            (None, RetestStatus::Negative, Some(tube), Some(at)) => Some((tube, at)),
+            _ => None,
+        }
+    }
+
+    /// Since when the member is positive.
+    fn positive_since(&self) -> Option<Timestamp> {
+        (self.status == RetestStatus::Positive)
+            .then_some(self.reported_at)
+            .flatten()
+    }
+}
+
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct PoolState {
     /// Members and region while the pool is flagged (positive/inconclusive).
     flagged: Option<(Vec<String>, Region)>,
-    /// person -> (status, retest tube, its report time).
-    retests: HashMap<String, (RetestStatus, Option<String>, Option<Timestamp>)>,
-    /// When the watermark confirmed the all-negative state (the timer fired).
+    /// By person.
+    retests: HashMap<String, MemberRetest>,
+    /// When the all-negative state was confirmed (the settle time after
+    /// its start).
     discordant_at: Option<Timestamp>,
     book: AlertBook,
     /// Latest event time about this pool (for retention).
     last_at: i64,
+}
+
+/// The interval in which every member of the flagged pool was negative.
+struct Episode<'a> {
+    /// Each member's negative retest (tube, report time).
+    negatives: Vec<(&'a String, Timestamp)>,
+    /// The last member's negative report.
+    start: Timestamp,
+    /// The first positive report after it (`None`: still all negative).
+    end: Option<Timestamp>,
+}
+
+impl Episode<'_> {
+    /// When the episode was confirmed, if it lasted the settle time before
+    /// `until` (its end, or a change at that time) and was not empty.
+    fn held_until(&self, until: Timestamp, settle_ms: i64) -> Option<Timestamp> {
+        let confirmed = self.start.plus_millis(settle_ms);
+        (until.millis() > self.start.millis() && until.millis() >= confirmed.millis())
+            .then_some(confirmed)
+    }
+}
+
+/// The members' all-negative episode, when the pool is flagged and every
+/// member has a negative retest reported before any member's positive.
+fn episode(st: &PoolState) -> Option<Episode<'_>> {
+    let (members, _) = st.flagged.as_ref()?;
+    let mut negatives = Vec::with_capacity(members.len());
+    let mut start: Option<Timestamp> = None;
+    let mut end: Option<Timestamp> = None;
+    for m in members {
+        let r = st.retests.get(m)?;
+        let (tube, at) = r.negative()?;
+        negatives.push((tube, at));
+        start = Some(start.map_or(at, |s| s.max_instant(at)));
+        if let Some(p) = r.positive_since() {
+            end = Some(end.map_or(p, |e| if p.millis() < e.millis() { p } else { e }));
+        }
+    }
+    let start = start?;
+    if end.is_some_and(|e| e.millis() <= start.millis()) {
+        return None; // someone was positive before the last negative
+    }
+    Some(Episode {
+        negatives,
+        start,
+        end,
+    })
 }
 
 /// All flagged pools.
@@ -56,10 +148,10 @@ impl PoolOp {
         let Some(st) = self.pools.get_mut(pool) else {
             return;
         };
-        let Some(last) = all_negative(st).map(|(_, last)| last) else {
+        let Some(start) = episode(st).filter(|e| e.end.is_none()).map(|e| e.start) else {
             return;
         };
-        let at = last.plus_millis(self.settle_ms);
+        let at = start.plus_millis(self.settle_ms);
         if st.discordant_at.is_none() {
             st.discordant_at = Some(at);
         }
@@ -104,106 +196,108 @@ impl PoolOp {
     }
 
     /// A member's retest standing changed.
-    #[allow(clippy::too_many_arguments)]
     pub fn on_retest(
         &mut self,
         pool: String,
         person: String,
-        status: RetestStatus,
-        tube: Option<String>,
-        reported_at: Option<Timestamp>,
+        retest: MemberRetest,
         at: Timestamp,
         ob: &mut Outbox,
     ) {
         let st = self.pools.entry(pool.clone()).or_default();
         st.last_at = st.last_at.max(at.millis());
         settle_before(&pool, st, at, self.settle_ms, ob);
-        st.retests.insert(person, (status, tube, reported_at));
+        st.retests.insert(person, retest);
         reconcile(&pool, st, at, self.settle_ms, ob);
     }
 }
 
-/// The members' negative retests (tube, reported) and the last report time,
-/// when every member of a flagged pool re-tested negative.
-fn all_negative(st: &PoolState) -> Option<(Vec<(&String, Timestamp)>, Timestamp)> {
-    let (members, _) = st.flagged.as_ref()?;
-    let negatives: Vec<(&String, Timestamp)> = members
-        .iter()
-        .map(|m| match st.retests.get(m) {
-            Some((RetestStatus::Negative, Some(tube), Some(t))) => Some((tube, *t)),
-            _ => None,
-        })
-        .collect::<Option<_>>()?;
-    let last = negatives
-        .iter()
-        .map(|(_, t)| *t)
-        .reduce(|a, b| a.max_instant(b))?;
-    Some((negatives, last))
-}
-
 /// Before a change at event time `at`: if every member has been negative
-/// since `last` and `last + settle` is not after `at`, the all-negative
-/// state was confirmed before the change, whether or not the timer has
-/// fired here yet (across partitions, the messages of a pool's members can
-/// arrive after the watermark passed that time): confirm it now, as the
-/// timer would have, so that the change resolves the alert instead of
-/// preventing it. One engine fed in event-time order has already fired the
-/// timer by then; this makes every arrival order agree with it.
+/// since the episode's start and the settle time had passed by `at`, the
+/// all-negative state was confirmed before the change, whether or not the
+/// timer has fired here yet (across partitions, the messages of a pool's
+/// members can arrive after the watermark passed that time): confirm it
+/// now, as the timer would have, so that the change resolves the alert
+/// instead of preventing it.
 fn settle_before(pool: &str, st: &mut PoolState, at: Timestamp, settle_ms: i64, ob: &mut Outbox) {
     if st.discordant_at.is_some() {
         return;
     }
-    let Some((_, last)) = all_negative(st) else {
+    let Some(confirmed) = episode(st)
+        .filter(|e| e.end.is_none())
+        .and_then(|e| e.held_until(at, settle_ms))
+    else {
         return;
     };
-    let confirmed = last.plus_millis(settle_ms);
-    if confirmed.millis() <= at.millis() {
-        st.discordant_at = Some(confirmed);
-        reconcile(pool, st, confirmed, settle_ms, ob);
-    }
+    st.discordant_at = Some(confirmed);
+    reconcile(pool, st, confirmed, settle_ms, ob);
 }
 
-/// `discordant_pool` is wanted while every member is negative and the
-/// watermark has confirmed it (an absence of positives is only known once
-/// the watermark passes: deciding earlier would depend on arrival order).
+/// The alert for an episode, raised at `raised`.
+fn alert(pool: &str, st: &PoolState, ep: &Episode, raised: Timestamp) -> Alert {
+    let members = ep.negatives.len();
+    let mut a = new_alert(
+        AlertKind::DiscordantPool,
+        "",
+        None,
+        pool,
+        raised,
+        None,
+        format!(
+            "Pool tube {pool} was flagged but all {members} members re-tested negative in single tubes: check the lab's pool result."
+        ),
+        Evidence {
+            pool_tube_id: Some(pool.to_string()),
+            retest_tube_ids: ep.negatives.iter().map(|(t, _)| (*t).clone()).collect(),
+            ..Evidence::default()
+        },
+    );
+    a.region = st.flagged.as_ref().map(|(_, r)| r.clone());
+    a
+}
+
+/// `discordant_pool` is wanted while every member is negative and that
+/// was confirmed: by the watermark passing the episode's start plus the
+/// settle time (an absence of positives is only known then: deciding
+/// earlier would depend on arrival order), or by the episode having lasted
+/// that long before a positive ended it, which a late message can reveal
+/// (the alert is then raised as of its confirmation and resolved).
 fn reconcile(pool: &str, st: &mut PoolState, now: Timestamp, settle_ms: i64, ob: &mut Outbox) {
-    let mut desired = Vec::new();
-    match (all_negative(st), st.discordant_at) {
-        (Some((_, last)), None) => {
-            ob.timers
-                .set(last.millis() + settle_ms, TimerKind::DiscordantPool, pool);
-        }
-        (Some((negatives, _)), Some(raised)) => {
-            let members = negatives.len();
-            let region = st.flagged.as_ref().map(|(_, r)| r.clone());
-            let mut a = new_alert(
-                AlertKind::DiscordantPool,
-                "",
-                None,
-                pool,
-                raised,
-                None,
-                format!(
-                    "Pool tube {pool} was flagged but all {members} members re-tested negative in single tubes: check the lab's pool result."
+    let (raised_late, desired) = {
+        let ep = episode(st);
+        let mut raised_late = None;
+        if let (Some(ep), None) = (&ep, st.discordant_at) {
+            match ep.end {
+                None => ob.timers.set(
+                    ep.start.millis() + settle_ms,
+                    TimerKind::DiscordantPool,
+                    pool,
                 ),
-                Evidence {
-                    pool_tube_id: Some(pool.to_string()),
-                    retest_tube_ids: negatives.iter().map(|(t, _)| (*t).clone()).collect(),
-                    ..Evidence::default()
-                },
-            );
-            a.region = region;
-            desired.push(a);
+                Some(end) => {
+                    raised_late = ep
+                        .held_until(end, settle_ms)
+                        .map(|at| (at, alert(pool, st, ep, at), end));
+                }
+            }
         }
-        (None, _) => {}
+        let desired = match (&ep, st.discordant_at) {
+            (Some(ep), Some(raised)) if ep.end.is_none() => vec![alert(pool, st, ep, raised)],
+            _ => Vec::new(),
+        };
+        (raised_late, desired)
+    };
+    let mut now = now;
+    if let Some((at, a, end)) = raised_late {
+        st.discordant_at = Some(at);
+        st.book.reconcile(vec![a], at, NO_LONGER, ob.effects);
+        now = end; // the positive that ended the episode resolves it
     }
     if desired.is_empty() && st.book.is_empty() {
         return;
     }
-    st.book.reconcile(
-        desired,
-        now,
-        "no longer discordant: a result was corrected or a member tested positive",
-        ob.effects,
-    );
+    st.book.reconcile(desired, now, NO_LONGER, ob.effects);
 }
+
+#[cfg(test)]
+#[path = "pool_tests.rs"]
+mod tests;
