@@ -96,7 +96,7 @@ impl Contact {
 
     /// The one member of a packed manifest made for a single contact
     /// ([`PackedManifest::pack_contact`], [`PackedManifest::contact_from_parts`]).
-    fn alone(packed: PackedManifest) -> Self {
+    pub(crate) fn alone(packed: PackedManifest) -> Self {
         Contact {
             at: first_member(&packed),
             packed: Arc::new(packed),

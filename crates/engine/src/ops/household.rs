@@ -4,14 +4,15 @@
 //!
 //! This directory holds everyone with an address, so it is kept small: a
 //! resident is a handle on the packed manifest that listed them (see
-//! [`Contact`]), their first and last sighting and what they were told, 40
-//! bytes; a household's lists are boxed slices sized to their contents (48
-//! bytes a household in the map).
+//! [`Contact`]) and their first and last sighting, 32 bytes; a household
+//! is a boxed slice of them sized to its contents (32 bytes a household in
+//! the map). The few households with a confirmed positive keep the
+//! positives and what each resident was told in a map of their own.
+//! Snapshots keep the form they always had (`household_wire.rs`).
 
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
-use serde::{Deserialize, Serialize, Serializer};
 
 use pooltrace_model::Timestamp;
 
@@ -23,22 +24,19 @@ use crate::packed::PackedManifest;
 
 /// One person seen at the address. Its [`Contact`] is stored apart (the
 /// packed manifest and the member's offset) so that the offset and the
-/// first sighting's UTC offset share a word: 40 bytes, not 48. In snapshots
-/// it has the same fields as before (see [`ResidentWire`]).
+/// first sighting's UTC offset share a word.
 #[derive(Debug)]
-struct Resident {
+pub(super) struct Resident {
     packed: Arc<PackedManifest>,
     at: u32,
     first_seen_offset: i32,
     first_seen_ms: i64,
     /// Latest sighting (for retention).
-    last_seen: i64,
-    /// Boxed: almost every resident is never exposed (8 bytes, not 72).
-    told: Option<Box<ExposureSource>>,
+    pub(super) last_seen: i64,
 }
 
 impl Resident {
-    fn new(contact: Contact, first_seen: Timestamp, last_seen: i64) -> Self {
+    pub(super) fn new(contact: Contact, first_seen: Timestamp, last_seen: i64) -> Self {
         let (packed, at) = contact.into_parts();
         Resident {
             packed,
@@ -46,11 +44,10 @@ impl Resident {
             first_seen_offset: first_seen.offset_secs(),
             first_seen_ms: first_seen.millis(),
             last_seen,
-            told: None,
         }
     }
 
-    fn contact(&self) -> Contact {
+    pub(super) fn contact(&self) -> Contact {
         Contact::from_parts(Arc::clone(&self.packed), self.at)
     }
 
@@ -68,7 +65,7 @@ impl Resident {
         same_details((&self.packed, self.at), contact.parts())
     }
 
-    fn first_seen(&self) -> Timestamp {
+    pub(super) fn first_seen(&self) -> Timestamp {
         Timestamp::from_millis(self.first_seen_ms, self.first_seen_offset)
     }
 
@@ -78,43 +75,27 @@ impl Resident {
     }
 }
 
-/// A resident as snapshots have always written it.
-#[derive(Serialize, Deserialize)]
-struct ResidentWire {
-    contact: Contact,
-    first_seen: Timestamp,
-    last_seen: i64,
-    told: Option<Box<ExposureSource>>,
-}
-
-impl Serialize for Resident {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        ResidentWire {
-            contact: self.contact(),
-            first_seen: self.first_seen(),
-            last_seen: self.last_seen,
-            told: self.told.clone(),
-        }
-        .serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Resident {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let w = ResidentWire::deserialize(d)?;
-        let mut r = Resident::new(w.contact, w.first_seen, w.last_seen);
-        r.told = w.told;
-        Ok(r)
-    }
-}
-
 /// (person, confirmed since, confirming tube).
-type Positive = (String, Timestamp, String);
+pub(super) type Positive = (String, Timestamp, String);
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct HouseholdState {
-    residents: Box<[Resident]>,
-    positives: Box<[Positive]>,
+/// What a household with a confirmed positive (now or before) holds
+/// besides its residents.
+#[derive(Debug, Default)]
+pub(super) struct Exposed {
+    /// Confirmed positives, by (since, person).
+    pub(super) positives: Vec<Positive>,
+    /// What each resident was last told, by person id (none: nothing).
+    pub(super) told: Vec<(String, ExposureSource)>,
+}
+
+impl Exposed {
+    fn is_empty(&self) -> bool {
+        self.positives.is_empty() && self.told.is_empty()
+    }
+
+    pub(super) fn told(&self, person: &str) -> Option<&ExposureSource> {
+        self.told.iter().find(|(p, _)| p == person).map(|(_, s)| s)
+    }
 }
 
 /// Runs `f` on a boxed slice as a vector, then boxes it again with no spare
@@ -126,24 +107,30 @@ fn edit<T>(slice: &mut Box<[T]>, f: impl FnOnce(&mut Vec<T>)) {
 }
 
 /// All households seen.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default)]
 pub struct HouseholdOp {
-    households: HashMap<HouseholdKey, HouseholdState>,
-    /// Lower bound of the residents' `last_seen` and the positives' times
-    /// (not snapshotted: relearnt).
-    #[serde(skip)]
-    oldest: Oldest,
+    /// Residents by household.
+    pub(super) households: HashMap<HouseholdKey, Box<[Resident]>>,
+    /// Households with a positive, or a resident told of one.
+    pub(super) exposed: HashMap<HouseholdKey, Exposed>,
+    /// Lower bound of the residents' `last_seen` (not snapshotted: relearnt).
+    pub(super) oldest: Oldest,
 }
 
 impl HouseholdOp {
     /// Households held.
     pub fn len(&self) -> usize {
-        self.households.len()
+        let only_exposed = self
+            .exposed
+            .keys()
+            .filter(|k| !self.households.contains_key(*k))
+            .count();
+        self.households.len() + only_exposed
     }
 
     /// True when no household is held.
     pub fn is_empty(&self) -> bool {
-        self.households.is_empty()
+        self.households.is_empty() && self.exposed.is_empty()
     }
 
     /// A manifest listed this person at this address.
@@ -155,8 +142,8 @@ impl HouseholdOp {
         ob: &mut Outbox,
     ) {
         self.oldest.note(seen_at.millis());
-        let st = self.households.entry(household).or_default();
-        match st.residents.iter_mut().find(|r| r.is(&contact)) {
+        let residents = self.households.entry(household).or_default();
+        match residents.iter_mut().find(|r| r.is(&contact)) {
             Some(r) => {
                 r.last_seen = r.last_seen.max(seen_at.millis());
                 if seen_at.millis() < r.first_seen_ms {
@@ -166,37 +153,50 @@ impl HouseholdOp {
                 }
                 r.set_contact(contact);
                 // Resend any exposure so the person's alert carries the new details.
-                r.told = None;
+                if let Some(e) = self.exposed.get_mut(&household) {
+                    let person = r.contact();
+                    e.told.retain(|(p, _)| p != person.person_id());
+                }
             }
-            None => edit(&mut st.residents, |v| {
+            None => edit(residents, |v| {
                 v.reserve_exact(1);
                 v.push(Resident::new(contact, seen_at, seen_at.millis()));
             }),
         }
-        if !st.positives.is_empty() {
-            sync(household, st, seen_at, ob);
+        if self
+            .exposed
+            .get(&household)
+            .is_some_and(|e| !e.positives.is_empty())
+        {
+            self.sync(household, seen_at, ob);
         }
     }
 
     /// Forgets sightings and confirmations older than `before`, and empty
-    /// households. Returns how many households were dropped.
+    /// households. Returns how many households' residents were all dropped.
     pub fn evict(&mut self, before: i64) -> usize {
-        self.oldest.sweep(&mut self.households, before, |h| {
-            if h.residents.iter().any(|r| r.last_seen < before) {
-                edit(&mut h.residents, |v| v.retain(|r| r.last_seen >= before));
-            }
-            if h.positives
-                .iter()
-                .any(|(_, since, _)| since.millis() < before)
-            {
-                edit(&mut h.positives, |v| {
-                    v.retain(|(_, since, _)| since.millis() >= before)
-                });
-            }
-            let residents = h.residents.iter().map(|r| r.last_seen);
-            let positives = h.positives.iter().map(|(_, since, _)| since.millis());
-            residents.chain(positives).min()
-        })
+        let dropped = self
+            .oldest
+            .sweep(&mut self.households, before, |residents| {
+                if residents.iter().any(|r| r.last_seen < before) {
+                    edit(residents, |v| v.retain(|r| r.last_seen >= before));
+                }
+                residents.iter().map(|r| r.last_seen).min()
+            });
+        // Few households are exposed: scanned in full. A person told of an
+        // exposure who is no longer a resident is forgotten with them.
+        let households = &self.households;
+        self.exposed.retain(|key, e| {
+            e.positives.retain(|(_, since, _)| since.millis() >= before);
+            let residents = households.get(key).map_or(&[][..], |r| &r[..]);
+            e.told.retain(|(p, _)| {
+                residents
+                    .iter()
+                    .any(|r| r.contact().person_id() == p.as_str())
+            });
+            !e.is_empty()
+        });
+        dropped
     }
 
     /// A resident is confirmed positive since `since`, or no longer (`None`).
@@ -208,54 +208,55 @@ impl HouseholdOp {
         at: Timestamp,
         ob: &mut Outbox,
     ) {
-        if let Some((t, _)) = &since {
-            self.oldest.note(t.millis());
+        let e = self.exposed.entry(household).or_default();
+        e.positives.retain(|(p, _, _)| *p != person);
+        if let Some((t, tube)) = since {
+            e.positives.push((person, t, tube));
         }
-        let st = self.households.entry(household).or_default();
-        edit(&mut st.positives, |v| {
-            v.retain(|(p, _, _)| *p != person);
-            if let Some((t, tube)) = since {
-                v.push((person, t, tube));
-            }
-            v.sort_by(|a, b| (a.1.millis(), &a.0).cmp(&(b.1.millis(), &b.0)));
-        });
-        sync(household, st, at, ob);
+        e.positives
+            .sort_by(|a, b| (a.1.millis(), &a.0).cmp(&(b.1.millis(), &b.0)));
+        self.sync(household, at, ob);
     }
-}
 
-/// Tells each resident who exposed them (the earliest other positive), if that changed.
-fn sync(household: HouseholdKey, st: &mut HouseholdState, at: Timestamp, ob: &mut Outbox) {
-    for r in st.residents.iter_mut() {
-        let contact = r.contact();
-        let source = st
-            .positives
-            .iter()
-            .find(|(p, _, _)| p != contact.person_id())
-            .map(|(p, t, tube)| ExposureSource {
-                person_id: p.clone(),
-                tube_id: tube.clone(),
-                since: t.max_instant(r.first_seen()),
+    /// Tells each resident who exposed them (the earliest other positive),
+    /// if that changed.
+    fn sync(&mut self, household: HouseholdKey, at: Timestamp, ob: &mut Outbox) {
+        let Some(e) = self.exposed.get_mut(&household) else {
+            return;
+        };
+        let residents = self.households.get(&household).map_or(&[][..], |r| &r[..]);
+        for r in residents {
+            let contact = r.contact();
+            let person = contact.person_id();
+            let source = e
+                .positives
+                .iter()
+                .find(|(p, _, _)| p != person)
+                .map(|(p, t, tube)| ExposureSource {
+                    person_id: p.clone(),
+                    tube_id: tube.clone(),
+                    since: t.max_instant(r.first_seen()),
+                });
+            if source.as_ref() == e.told(person) {
+                continue;
+            }
+            e.told.retain(|(p, _)| p != person);
+            if let Some(s) = &source {
+                e.told.push((person.to_string(), s.clone()));
+            }
+            ob.msgs.push_back(Msg::Exposure {
+                household,
+                contact,
+                source,
+                at,
             });
-        if source.as_ref() == r.told.as_deref() {
-            continue;
         }
-        r.told = source.clone().map(Box::new);
-        ob.msgs.push_back(Msg::Exposure {
-            household,
-            contact,
-            source,
-            at,
-        });
+        if e.is_empty() {
+            self.exposed.remove(&household);
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_resident_is_40_bytes_and_a_household_entry_48() {
-        assert_eq!(std::mem::size_of::<Resident>(), 40);
-        assert_eq!(std::mem::size_of::<(HouseholdKey, HouseholdState)>(), 48);
-    }
-}
+#[path = "household_tests.rs"]
+mod tests;

@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod household;
+mod household_wire;
 mod oldest;
 pub mod person;
 mod person_rules;

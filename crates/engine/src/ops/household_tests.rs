@@ -1,0 +1,167 @@
+//! The household directory: exposures told once, again when details
+//! change, withdrawn with the positive, forgotten with the resident, and
+//! kept across a snapshot.
+
+use std::collections::VecDeque;
+
+use pooltrace_model::{Address, IdType, Member, Region};
+
+use super::*;
+use crate::timers::Timers;
+
+fn t(min: i64) -> Timestamp {
+    Timestamp::from_millis(1_700_000_000_000 + min * 60_000, 8 * 3600)
+}
+
+fn person(id: &str, phone: &str) -> Contact {
+    let member = Member {
+        person_id: id.into(),
+        id_type: IdType::Other,
+        name: Some(format!("name of {id}").into()),
+        phone: Some(phone.into()),
+        address: Some(Address {
+            compound: "C1".into(),
+            building: "B2".into(),
+            unit: "U3".into(),
+            room: "R404".into(),
+        }),
+    };
+    let region = Region {
+        district: "D".into(),
+        street: "S".into(),
+        community: "C".into(),
+    };
+    Contact::alone(PackedManifest::pack_contact(&member, &region))
+}
+
+const HOME: HouseholdKey = 42;
+
+/// Applies `f` and returns the exposures it sent: (person, source person).
+fn exposures(
+    op: &mut HouseholdOp,
+    f: impl FnOnce(&mut HouseholdOp, &mut Outbox),
+) -> Vec<(String, Option<String>)> {
+    let (mut effects, mut msgs, mut timers) = (Vec::new(), VecDeque::new(), Timers::default());
+    let mut ob = Outbox {
+        effects: &mut effects,
+        msgs: &mut msgs,
+        timers: &mut timers,
+    };
+    f(op, &mut ob);
+    assert!(effects.is_empty());
+    msgs.into_iter()
+        .map(|m| match m {
+            Msg::Exposure {
+                household,
+                contact,
+                source,
+                ..
+            } => {
+                assert_eq!(household, HOME);
+                (contact.person_id().to_string(), source.map(|s| s.person_id))
+            }
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect()
+}
+
+fn sent(pairs: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
+    pairs
+        .iter()
+        .map(|(p, s)| (p.to_string(), s.map(String::from)))
+        .collect()
+}
+
+fn home_of_three() -> HouseholdOp {
+    let mut op = HouseholdOp::default();
+    for (i, id) in ["A", "B", "C"].into_iter().enumerate() {
+        let out = exposures(&mut op, |op, ob| {
+            op.on_resident(HOME, person(id, "1"), t(i as i64), ob)
+        });
+        assert!(out.is_empty(), "nobody positive yet");
+    }
+    op
+}
+
+#[test]
+fn co_residents_are_told_once_and_again_only_when_something_changes() {
+    let mut op = home_of_three();
+    let out = exposures(&mut op, |op, ob| {
+        op.on_positive(HOME, "A".into(), Some((t(10), "T1".into())), t(10), ob)
+    });
+    assert_eq!(out, sent(&[("B", Some("A")), ("C", Some("A"))]));
+    // The same sighting again: nothing new.
+    let out = exposures(&mut op, |op, ob| {
+        op.on_resident(HOME, person("B", "1"), t(20), ob)
+    });
+    assert!(out.is_empty());
+    // New details for B: B is told again (the alert carries them).
+    let out = exposures(&mut op, |op, ob| {
+        op.on_resident(HOME, person("B", "2"), t(21), ob)
+    });
+    assert_eq!(out, sent(&[("B", Some("A"))]));
+    // A newcomer is told at once.
+    let out = exposures(&mut op, |op, ob| {
+        op.on_resident(HOME, person("D", "1"), t(22), ob)
+    });
+    assert_eq!(out, sent(&[("D", Some("A"))]));
+    // The positive is withdrawn (a correction): everyone told is untold.
+    let out = exposures(&mut op, |op, ob| {
+        op.on_positive(HOME, "A".into(), None, t(30), ob)
+    });
+    assert_eq!(out, sent(&[("B", None), ("C", None), ("D", None)]));
+    assert!(op.exposed.is_empty(), "nothing left to remember");
+}
+
+#[test]
+fn a_snapshot_keeps_what_each_resident_was_told() {
+    let mut op = home_of_three();
+    exposures(&mut op, |op, ob| {
+        op.on_positive(HOME, "A".into(), Some((t(10), "T1".into())), t(10), ob)
+    });
+    let bytes = rmp_serde::to_vec_named(&op).unwrap();
+    let mut back: HouseholdOp = rmp_serde::from_slice(&bytes).unwrap();
+    assert_eq!(back.len(), 1);
+    assert_eq!(rmp_serde::to_vec_named(&back).unwrap(), bytes);
+    // Told already: a repeated sighting sends nothing; a second positive,
+    // B, earlier than A, becomes A's and C's source; B's stays A (told
+    // before the snapshot: not sent again).
+    let out = exposures(&mut back, |op, ob| {
+        op.on_resident(HOME, person("C", "1"), t(40), ob)
+    });
+    assert!(out.is_empty());
+    let out = exposures(&mut back, |op, ob| {
+        op.on_positive(HOME, "B".into(), Some((t(5), "T0".into())), t(41), ob)
+    });
+    assert_eq!(out, sent(&[("A", Some("B")), ("C", Some("B"))]));
+}
+
+#[test]
+fn a_forgotten_resident_is_told_again_when_seen_again() {
+    let mut op = home_of_three();
+    exposures(&mut op, |op, ob| {
+        op.on_positive(HOME, "A".into(), Some((t(100), "T1".into())), t(100), ob)
+    });
+    // C was last seen at 2, the others are refreshed at 50.
+    for id in ["A", "B"] {
+        exposures(&mut op, |op, ob| {
+            op.on_resident(HOME, person(id, "1"), t(50), ob)
+        });
+    }
+    op.evict(t(10).millis());
+    assert_eq!(op.households[&HOME].len(), 2);
+    assert!(op.exposed[&HOME].told("C").is_none(), "forgotten with C");
+    let out = exposures(&mut op, |op, ob| {
+        op.on_resident(HOME, person("C", "1"), t(60), ob)
+    });
+    assert_eq!(out, sent(&[("C", Some("A"))]));
+    // Everything gone once the positive is old too.
+    op.evict(t(1000).millis());
+    assert!(op.is_empty());
+}
+
+#[test]
+fn a_resident_is_32_bytes_and_a_household_entry_32() {
+    assert_eq!(std::mem::size_of::<Resident>(), 32);
+    assert_eq!(std::mem::size_of::<(HouseholdKey, Box<[Resident]>)>(), 32);
+}
