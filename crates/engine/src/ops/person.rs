@@ -20,21 +20,116 @@ use crate::alert_book::AlertBook;
 use crate::msg::{Contact, ExposureSource, HouseholdKey, Msg, Observation, RetestStatus};
 use crate::{Effect, EngineConfig};
 
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+/// A person with something to remember. What few people have (exposures,
+/// what households and pools were told) is boxed apart: 112 bytes, not 176.
+/// Snapshots keep the form they always had ([`PersonWire`]).
+#[derive(Debug)]
 pub(crate) struct PersonState {
     pub contact: Contact,
     contact_at: i64,
     pub obs: Vec<Arc<Observation>>,
-    /// (household key, who exposed the person there).
-    pub exposures: Vec<(HouseholdKey, ExposureSource)>,
     households: Vec<HouseholdKey>,
+    rare: Option<Box<Rare>>,
+    book: AlertBook,
+    /// Latest event time about this person (for retention).
+    last_at: i64,
+}
+
+/// The part of a person's state most people never need.
+#[derive(Debug, Default)]
+struct Rare {
+    /// (household key, who exposed the person there).
+    exposures: Vec<(HouseholdKey, ExposureSource)>,
     /// What each household was last told about this person being positive.
     told_positive: Vec<(HouseholdKey, Option<(Timestamp, String)>)>,
     /// What each flagged pool was last told about this person's retest.
     told_retest: Vec<ToldRetest>,
-    book: AlertBook,
-    /// Latest event time about this person (for retention).
+}
+
+impl PersonState {
+    /// (household key, who exposed the person there).
+    pub fn exposures(&self) -> &[(HouseholdKey, ExposureSource)] {
+        self.rare.as_ref().map_or(&[], |r| &r.exposures)
+    }
+
+    fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Drops the rare part when nothing is left in it.
+    fn tidy(&mut self) {
+        if self.rare.as_ref().is_some_and(|r| {
+            r.exposures.is_empty() && r.told_positive.is_empty() && r.told_retest.is_empty()
+        }) {
+            self.rare = None;
+        }
+    }
+}
+
+/// A person as snapshots have always written it (same fields, same order).
+#[derive(serde::Serialize)]
+struct PersonWire<'a> {
+    contact: &'a Contact,
+    contact_at: i64,
+    obs: &'a [Arc<Observation>],
+    exposures: &'a [(HouseholdKey, ExposureSource)],
+    households: &'a [HouseholdKey],
+    told_positive: &'a [(HouseholdKey, Option<(Timestamp, String)>)],
+    told_retest: &'a [ToldRetest],
+    book: &'a AlertBook,
     last_at: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct PersonOwned {
+    contact: Contact,
+    contact_at: i64,
+    obs: Vec<Arc<Observation>>,
+    exposures: Vec<(HouseholdKey, ExposureSource)>,
+    households: Vec<HouseholdKey>,
+    told_positive: Vec<(HouseholdKey, Option<(Timestamp, String)>)>,
+    told_retest: Vec<ToldRetest>,
+    book: AlertBook,
+    last_at: i64,
+}
+
+impl serde::Serialize for PersonState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let rare = self.rare.as_deref();
+        PersonWire {
+            contact: &self.contact,
+            contact_at: self.contact_at,
+            obs: &self.obs,
+            exposures: rare.map_or(&[], |r| &r.exposures),
+            households: &self.households,
+            told_positive: rare.map_or(&[], |r| &r.told_positive),
+            told_retest: rare.map_or(&[], |r| &r.told_retest),
+            book: &self.book,
+            last_at: self.last_at,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PersonState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = PersonOwned::deserialize(d)?;
+        let mut st = PersonState {
+            contact: w.contact,
+            contact_at: w.contact_at,
+            obs: w.obs,
+            households: w.households,
+            rare: Some(Box::new(Rare {
+                exposures: w.exposures,
+                told_positive: w.told_positive,
+                told_retest: w.told_retest,
+            })),
+            book: w.book,
+            last_at: w.last_at,
+        };
+        st.tidy();
+        Ok(st)
+    }
 }
 
 /// What a flagged pool was last told about a member's retest: the pool,
@@ -170,11 +265,13 @@ impl PersonOp {
             return;
         }
         let st = self.state(contact, i64::MIN);
-        st.exposures.retain(|(h, _)| *h != household);
+        let rare = st.rare_mut();
+        rare.exposures.retain(|(h, _)| *h != household);
         if let Some(src) = source {
-            st.exposures.push((household, src));
-            st.exposures.sort_by_key(|e| e.0);
+            rare.exposures.push((household, src));
+            rare.exposures.sort_by_key(|e| e.0);
         }
+        st.tidy();
         update(st, at, cfg, ob);
         self.oldest.note(at.millis());
     }
@@ -186,10 +283,8 @@ impl PersonOp {
                 contact,
                 contact_at,
                 obs: Vec::new(),
-                exposures: Vec::new(),
                 households: Vec::new(),
-                told_positive: Vec::new(),
-                told_retest: Vec::new(),
+                rare: None,
                 book: AlertBook::default(),
                 last_at: i64::MIN,
             })
@@ -207,17 +302,21 @@ fn update(st: &mut PersonState, at: Timestamp, cfg: &EngineConfig, ob: &mut Outb
     st.book
         .reconcile(alerts, at, "result corrected", ob.effects);
     for h in &st.households {
-        let told = st.told_positive.iter_mut().find(|(k, _)| k == h);
-        let changed = match &told {
+        let told = st
+            .rare
+            .as_ref()
+            .and_then(|r| r.told_positive.iter().find(|(k, _)| k == h));
+        let changed = match told {
             Some((_, was)) => *was != positive,
             None => positive.is_some(),
         };
         if !changed {
             continue;
         }
-        match told {
+        let told_positive = &mut st.rare.get_or_insert_with(Box::default).told_positive;
+        match told_positive.iter_mut().find(|(k, _)| k == h) {
             Some((_, was)) => *was = positive.clone(),
-            None => st.told_positive.push((*h, positive.clone())),
+            None => told_positive.push((*h, positive.clone())),
         }
         ob.msgs.push_back(Msg::Positive {
             household: *h,
@@ -228,13 +327,11 @@ fn update(st: &mut PersonState, at: Timestamp, cfg: &EngineConfig, ob: &mut Outb
     }
     for r in retests {
         let negative_at = r.negative.as_ref().map(|(_, t)| *t);
-        let told = st.told_retest.iter_mut().find(|t| t.0 == r.pool_tube_id);
-        match told {
+        let told_retest = &mut st.rare_mut().told_retest;
+        match told_retest.iter_mut().find(|t| t.0 == r.pool_tube_id) {
             Some(t) if t.1 == r.status && t.2 == negative_at => continue,
             Some(t) => (t.1, t.2) = (r.status, negative_at),
-            None => st
-                .told_retest
-                .push(ToldRetest(r.pool_tube_id.clone(), r.status, negative_at)),
+            None => told_retest.push(ToldRetest(r.pool_tube_id.clone(), r.status, negative_at)),
         }
         ob.msgs.push_back(Msg::Retest {
             pool_tube_id: r.pool_tube_id,
@@ -251,6 +348,69 @@ fn update(st: &mut PersonState, at: Timestamp, cfg: &EngineConfig, ob: &mut Outb
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_person_reads_back_from_its_snapshot_form_rare_part_and_all() {
+        use pooltrace_model::{IdType, Member, Region};
+        let member = Member {
+            person_id: "P1".into(),
+            id_type: IdType::Other,
+            name: None,
+            phone: None,
+            address: None,
+        };
+        let region = Region {
+            district: "D".into(),
+            street: "S".into(),
+            community: "C".into(),
+        };
+        let t = Timestamp::from_millis(5, 0);
+        let contact = Contact::alone(crate::packed::PackedManifest::pack_contact(
+            &member, &region,
+        ));
+        let bare = PersonState {
+            contact,
+            contact_at: 1,
+            obs: Vec::new(),
+            households: vec![7],
+            rare: None,
+            book: AlertBook::default(),
+            last_at: 9,
+        };
+        let bytes = rmp_serde::to_vec_named(&bare).unwrap();
+        let back: PersonState = rmp_serde::from_slice(&bytes).unwrap();
+        assert!(back.rare.is_none(), "an empty rare part is not kept");
+        assert_eq!(rmp_serde::to_vec_named(&back).unwrap(), bytes);
+
+        let mut st = back;
+        st.rare = Some(Box::new(Rare {
+            exposures: vec![(
+                7,
+                ExposureSource {
+                    person_id: "P2".into(),
+                    tube_id: "T1".into(),
+                    since: t,
+                },
+            )],
+            told_positive: vec![(7, Some((t, "T1".into())))],
+            told_retest: vec![ToldRetest("T9".into(), RetestStatus::Pending, None)],
+        }));
+        let bytes = rmp_serde::to_vec_named(&st).unwrap();
+        let back: PersonState = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!(back.exposures(), st.exposures());
+        let rare = back.rare.as_ref().expect("kept");
+        assert_eq!(rare.told_positive, vec![(7, Some((t, "T1".to_string())))]);
+        assert_eq!(
+            (rare.told_retest[0].0.as_str(), rare.told_retest[0].1),
+            ("T9", RetestStatus::Pending)
+        );
+        assert_eq!(rmp_serde::to_vec_named(&back).unwrap(), bytes);
+    }
+
+    #[test]
+    fn a_person_is_112_bytes() {
+        assert_eq!(std::mem::size_of::<PersonState>(), 112);
+    }
 
     #[test]
     fn told_retests_of_earlier_snapshots_read_back() {

@@ -291,7 +291,7 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
     // isolation alert is superseded, never left open. It is raised even then,
     // so that the final alert set does not depend on which result arrived
     // first (an alert once sent cannot be unsent).
-    for (household, src) in &st.exposures {
+    for (household, src) in st.exposures() {
         let ev = Evidence {
             positive_person_id: Some(src.person_id.clone()),
             reported_at: Some(src.since),
