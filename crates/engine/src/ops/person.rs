@@ -239,13 +239,13 @@ impl PersonOp {
         }
         if let Some(h) = st.contact.household_key() {
             if !st.households.contains(&h) {
-                st.households.push(h);
+                push_exact(&mut st.households, h);
             }
         }
         match st.obs.iter_mut().find(|o| o.tube_id == obs.tube_id) {
             Some(o) if o.revision <= obs.revision => *o = obs,
             Some(_) => {}
-            None => st.obs.push(obs),
+            None => push_exact(&mut st.obs, obs),
         }
         update(st, at, cfg, ob);
         self.oldest.note(at.millis());
@@ -291,6 +291,15 @@ impl PersonOp {
     }
 }
 
+/// Pushes with room for exactly one more: most people have one household,
+/// one or two observations and one pool, and a first `push` alone makes
+/// room for four (64 bytes for one 16-byte household key, for millions of
+/// people).
+fn push_exact<T>(v: &mut Vec<T>, item: T) {
+    v.reserve_exact(1);
+    v.push(item);
+}
+
 /// Re-derives the person's alerts and tells households and pools what changed.
 fn update(st: &mut PersonState, at: Timestamp, cfg: &EngineConfig, ob: &mut Outbox) {
     st.last_at = st.last_at.max(at.millis());
@@ -331,7 +340,10 @@ fn update(st: &mut PersonState, at: Timestamp, cfg: &EngineConfig, ob: &mut Outb
         match told_retest.iter_mut().find(|t| t.0 == r.pool_tube_id) {
             Some(t) if t.1 == r.status && t.2 == negative_at => continue,
             Some(t) => (t.1, t.2) = (r.status, negative_at),
-            None => told_retest.push(ToldRetest(r.pool_tube_id.clone(), r.status, negative_at)),
+            None => push_exact(
+                told_retest,
+                ToldRetest(r.pool_tube_id.clone(), r.status, negative_at),
+            ),
         }
         ob.msgs.push_back(Msg::Retest {
             pool_tube_id: r.pool_tube_id,
@@ -405,6 +417,15 @@ mod tests {
             ("T9", RetestStatus::Pending)
         );
         assert_eq!(rmp_serde::to_vec_named(&back).unwrap(), bytes);
+    }
+
+    #[test]
+    fn small_lists_hold_room_for_their_items_only() {
+        let mut v = Vec::new();
+        for i in 0..3u128 {
+            push_exact(&mut v, i);
+            assert_eq!(v.capacity(), v.len());
+        }
     }
 
     #[test]
