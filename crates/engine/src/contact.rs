@@ -276,30 +276,40 @@ impl<'de> Deserialize<'de> for Contact {
     }
 }
 
+/// A contact living at room R404 (C1, B2, U3) in D / S / C, for tests.
+#[cfg(test)]
+pub(crate) fn test_contact(person_id: &str, id_type: IdType, name: &str, phone: &str) -> Contact {
+    let member = Member {
+        person_id: person_id.into(),
+        id_type,
+        name: Some(name.into()),
+        phone: Some(phone.into()),
+        address: Some(Address {
+            compound: "C1".into(),
+            building: "B2".into(),
+            unit: "U3".into(),
+            room: "R404".into(),
+        }),
+    };
+    let region = Region {
+        district: "D".into(),
+        street: "S".into(),
+        community: "C".into(),
+    };
+    Contact::alone(PackedManifest::pack_contact(&member, &region))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pooltrace_model::{IdType, Member};
 
     fn contact() -> Contact {
-        let member = Member {
-            person_id: "110101199003074477".into(),
-            id_type: IdType::ResidentId,
-            name: Some("李四".into()),
-            phone: Some("13800000000".into()),
-            address: Some(Address {
-                compound: "C1".into(),
-                building: "B2".into(),
-                unit: "U3".into(),
-                room: "R404".into(),
-            }),
-        };
-        let region = Region {
-            district: "D".into(),
-            street: "S".into(),
-            community: "C".into(),
-        };
-        Contact::alone(PackedManifest::pack_contact(&member, &region))
+        test_contact(
+            "110101199003074477",
+            IdType::ResidentId,
+            "李四",
+            "13800000000",
+        )
     }
 
     #[test]

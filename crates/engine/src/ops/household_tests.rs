@@ -4,9 +4,10 @@
 
 use std::collections::VecDeque;
 
-use pooltrace_model::{Address, IdType, Member, Region};
+use pooltrace_model::IdType;
 
 use super::*;
+use crate::contact::test_contact;
 use crate::timers::Timers;
 
 fn t(min: i64) -> Timestamp {
@@ -14,24 +15,7 @@ fn t(min: i64) -> Timestamp {
 }
 
 fn person(id: &str, phone: &str) -> Contact {
-    let member = Member {
-        person_id: id.into(),
-        id_type: IdType::Other,
-        name: Some(format!("name of {id}").into()),
-        phone: Some(phone.into()),
-        address: Some(Address {
-            compound: "C1".into(),
-            building: "B2".into(),
-            unit: "U3".into(),
-            room: "R404".into(),
-        }),
-    };
-    let region = Region {
-        district: "D".into(),
-        street: "S".into(),
-        community: "C".into(),
-    };
-    Contact::alone(PackedManifest::pack_contact(&member, &region))
+    test_contact(id, IdType::Other, &format!("name of {id}"), phone)
 }
 
 const HOME: HouseholdKey = 42;

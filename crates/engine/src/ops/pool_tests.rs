@@ -21,8 +21,8 @@ fn t(min: i64) -> Timestamp {
 enum Ev {
     /// The pool (members A and B) flagged at this minute.
     Flagged(i64),
-    /// A member's retest message: (person, status, tube, reported minute,
-    /// negative retest (tube, minute)), sent at minute `at`.
+    /// A member's retest message: (person, its standing, the minute of the
+    /// event that caused it).
     Retest(&'static str, MemberRetest, i64),
     /// The watermark passes this minute.
     Watermark(i64),
@@ -169,6 +169,22 @@ fn permutations(events: &[Ev]) -> Vec<Vec<Ev>> {
     out
 }
 
+/// Runs the flagged pool then `messages` in every order one sender's
+/// messages allow: (the order, the final alerts).
+fn every_order(
+    settle: i64,
+    messages: &[Ev],
+) -> Vec<(Vec<Ev>, BTreeMap<String, pooltrace_model::Alert>)> {
+    orders(messages)
+        .into_iter()
+        .map(|order| {
+            let mut events = vec![Ev::Flagged(0)];
+            events.extend(order.iter().cloned());
+            (order, run(settle, &events))
+        })
+        .collect()
+}
+
 /// What must agree: the final state, raise time, evidence and reason.
 fn summary(alerts: &BTreeMap<String, pooltrace_model::Alert>) -> Vec<String> {
     alerts
@@ -215,10 +231,8 @@ fn a_negative_that_arrives_after_another_members_later_positive_still_raises_the
         negative("B", "RB1", 20),
         positive("A", "RA2", 50, Some(("RA1", 10))),
     ];
-    for order in orders(&messages) {
-        let mut events = vec![Ev::Flagged(0)];
-        events.extend(order.clone());
-        assert_eq!(summary(&run(0, &events)), expected, "{order:?}");
+    for (order, alerts) in every_order(0, &messages) {
+        assert_eq!(summary(&alerts), expected, "{order:?}");
     }
     // With A's own negative message too, in A's order, anywhere around B's.
     for b_at in 0..3 {
@@ -240,10 +254,8 @@ fn an_all_negative_spell_shorter_than_the_settle_time_raises_nothing_in_any_orde
         negative("B", "RB1", 20),
         positive("A", "RA2", 40, Some(("RA1", 10))),
     ];
-    for order in orders(&messages) {
-        let mut events = vec![Ev::Flagged(0)];
-        events.extend(order.clone());
-        assert!(run(30, &events).is_empty(), "{order:?}");
+    for (order, alerts) in every_order(30, &messages) {
+        assert!(alerts.is_empty(), "{order:?}");
     }
     // Long enough (60 >= 20 + 30): raised at 50, resolved at 60.
     let messages = [
@@ -251,10 +263,7 @@ fn an_all_negative_spell_shorter_than_the_settle_time_raises_nothing_in_any_orde
         negative("B", "RB1", 20),
         positive("A", "RA2", 60, Some(("RA1", 10))),
     ];
-    for order in orders(&messages) {
-        let mut events = vec![Ev::Flagged(0)];
-        events.extend(order.clone());
-        let alerts = run(30, &events);
+    for (order, alerts) in every_order(30, &messages) {
         let a = alerts.values().next().expect("raised");
         assert_eq!(
             (a.state, a.raised_at, a.updated_at),
@@ -271,20 +280,16 @@ fn a_positive_before_the_last_negative_means_never_all_negative() {
         positive("A", "RA2", 15, Some(("RA1", 10))),
         negative("B", "RB1", 20),
     ];
-    for order in orders(&messages) {
-        let mut events = vec![Ev::Flagged(0)];
-        events.extend(order.clone());
-        assert!(run(0, &events).is_empty(), "{order:?}");
+    for (order, alerts) in every_order(0, &messages) {
+        assert!(alerts.is_empty(), "{order:?}");
     }
     // The same instant is not a spell either: a positive at 20.
     let messages = [
         positive("A", "RA2", 20, Some(("RA1", 10))),
         negative("B", "RB1", 20),
     ];
-    for order in orders(&messages) {
-        let mut events = vec![Ev::Flagged(0)];
-        events.extend(order.clone());
-        assert!(run(0, &events).is_empty(), "{order:?}");
+    for (order, alerts) in every_order(0, &messages) {
+        assert!(alerts.is_empty(), "{order:?}");
     }
 }
 
