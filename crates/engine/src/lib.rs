@@ -46,6 +46,7 @@ mod effect;
 mod engine;
 pub mod msg;
 mod msg_wire;
+mod observation;
 pub mod ops;
 pub mod packed;
 mod packed_bytes;

@@ -2,38 +2,13 @@
 //! that must receive it ([`Msg::route`]): in one process they go through a
 //! queue, across instances through a repartition topic.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
-use pooltrace_model::{Ct, DecodedEvidence, Interpretation, Manifest, Region, Timestamp, TubeKind};
+use pooltrace_model::{Ct, Interpretation, Manifest, Region, Timestamp};
 use serde::{Deserialize, Serialize};
 
 pub use crate::contact::{Contact, HouseholdKey};
-
-/// One decided tube as one member sees it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Observation {
-    pub tube_id: Arc<str>,
-    /// The tube's region (shared by the rows of all its members).
-    pub region: Arc<Region>,
-    pub tube_kind: TubeKind,
-    pub revision: u32,
-    pub interpretation: Interpretation,
-    pub collected_at: Timestamp,
-    pub reported_at: Timestamp,
-    pub retest_of: Option<Arc<str>>,
-    pub ct: Ct,
-    pub lab_id: String,
-    pub kit: Option<String>,
-    /// Set when a non-adaptive batch decoder decided this: the decoder.
-    pub decided_by: Option<Cow<'static, str>>,
-    /// The batch, for a decoded sample (then `tube_id` is the batch id and
-    /// `interpretation` the decoder's call: positive, negative, or
-    /// inconclusive for undetermined).
-    pub batch: Option<Arc<str>>,
-    /// For a decoded sample: the decoder's evidence.
-    pub decoded: Option<DecodedEvidence>,
-}
+pub use crate::observation::{BatchDecision, Observation};
 
 /// Where a person's retest for a flagged pool stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

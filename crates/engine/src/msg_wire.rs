@@ -21,7 +21,7 @@ use std::sync::Arc;
 use pooltrace_model::{Ct, DecodedEvidence, Interpretation, Region, Timestamp};
 
 use crate::contact::Contact;
-use crate::msg::{Msg, Observation};
+use crate::msg::{BatchDecision, Msg, Observation};
 use crate::packed::{
     flag, get_time, kind_byte, put_bytes, put_str, put_time, tube_kind_of, PackError, Reader,
 };
@@ -152,9 +152,9 @@ fn put_observation(b: &mut Vec<u8>, o: &Observation) {
     b.push(
         flag(o.retest_of.is_some(), RETEST_OF)
             | flag(o.kit.is_some(), KIT)
-            | flag(o.decided_by.is_some(), DECIDED_BY)
-            | flag(o.batch.is_some(), BATCH)
-            | flag(o.decoded.is_some(), DECODED),
+            | flag(o.decided_by().is_some(), DECIDED_BY)
+            | flag(o.batch_id().is_some(), BATCH)
+            | flag(o.decoded().is_some(), DECODED),
     );
     let cts = cts(&o.ct);
     b.push(
@@ -171,15 +171,15 @@ fn put_observation(b: &mut Vec<u8>, o: &Observation) {
     put_str(b, &o.lab_id);
     for s in [
         o.kit.as_deref(),
-        o.decided_by.as_deref(),
-        o.batch.as_deref(),
+        o.decided_by().map(|d| &**d),
+        o.batch_id().map(|b| &**b),
     ]
     .into_iter()
     .flatten()
     {
         put_str(b, s);
     }
-    if let Some(d) = &o.decoded {
+    if let Some(d) = &o.decoded() {
         b.extend_from_slice(&d.p_positive.to_le_bytes());
         b.extend_from_slice(&d.pools_positive.to_le_bytes());
         b.extend_from_slice(&d.pools_negative.to_le_bytes());
@@ -250,9 +250,7 @@ fn observation(r: &mut Reader<'_>) -> Result<Observation, WireError> {
         ct: Ct { orf1ab, n, e, ic },
         lab_id,
         kit,
-        decided_by,
-        batch,
-        decoded,
+        batch: BatchDecision::boxed(decided_by, batch, decoded),
     })
 }
 

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use common::{inconclusive, invalid, neg, pos, rec, rid};
-use pooltrace_engine::msg::{BatchPool, Contact, ExposureSource, Msg, Observation, RetestStatus};
+use pooltrace_engine::msg::{
+    BatchDecision, BatchPool, Contact, ExposureSource, Msg, Observation, RetestStatus,
+};
 use pooltrace_engine::{
     decode_msg, encode_msg, Effect, Engine, EngineConfig, Partition, SnapshotError, Summary,
     MSG_FORMAT, SNAPSHOT_VERSION,
@@ -749,9 +751,7 @@ fn every_message_survives_its_encoding() {
                 },
                 lab_id: "LAB-A".into(),
                 kit: Some("KIT-1".into()),
-                decided_by: None,
                 batch: None,
-                decoded: None,
             }),
             at: t,
         }) else {
@@ -789,13 +789,15 @@ fn every_message_survives_its_encoding() {
                 ct: Ct::default(),
                 lab_id: "LAB-B".into(),
                 kit: None,
-                decided_by: Some(Cow::Borrowed("dd")),
-                batch: Some("B1".into()),
-                decoded: Some(DecodedEvidence {
-                    p_positive: 0.25,
-                    pools_positive: 1,
-                    pools_negative: 1,
-                }),
+                batch: BatchDecision::boxed(
+                    Some(Cow::Borrowed("dd")),
+                    Some("B1".into()),
+                    Some(DecodedEvidence {
+                        p_positive: 0.25,
+                        pools_positive: 1,
+                        pools_negative: 1,
+                    }),
+                ),
             }),
             at: t,
         },
@@ -916,9 +918,7 @@ fn every_message_survives_its_encoding() {
             ct: Ct::default(),
             lab_id: String::new(),
             kit: None,
-            decided_by: None,
             batch: None,
-            decoded: None,
         }),
         at: utc,
     });

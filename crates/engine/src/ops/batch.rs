@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap as HashMap;
 use super::{new_alert, resolved, Outbox};
 use crate::alert_book::AlertBook;
 use crate::config::minutes;
-use crate::msg::{BatchPool, Contact, Msg, Observation};
+use crate::msg::{BatchDecision, BatchPool, Contact, Msg, Observation};
 use crate::timers::TimerKind;
 use crate::EngineConfig;
 
@@ -241,13 +241,15 @@ fn decode_batch(
             ct: Default::default(),
             lab_id: first.lab_id.clone(),
             kit: first.kit.clone(),
-            decided_by: Some(decoder.name().into()),
-            batch: Some(Arc::clone(&batch)),
-            decoded: Some(DecodedEvidence {
-                p_positive: p_positive.get(i).copied().unwrap_or(f64::NAN),
-                pools_positive: counts[i].0,
-                pools_negative: counts[i].1,
-            }),
+            batch: Some(Box::new(BatchDecision {
+                decided_by: Some(decoder.name().into()),
+                batch: Some(Arc::clone(&batch)),
+                decoded: Some(DecodedEvidence {
+                    p_positive: p_positive.get(i).copied().unwrap_or(f64::NAN),
+                    pools_positive: counts[i].0,
+                    pools_negative: counts[i].1,
+                }),
+            })),
         };
         ob.msgs.push_back(Msg::Observed {
             contact,

@@ -204,7 +204,7 @@ impl PersonOp {
         ob: &mut Outbox,
     ) {
         let decoded_positive =
-            obs.batch.is_some() && obs.interpretation == Interpretation::Positive;
+            obs.batch_id().is_some() && obs.interpretation == Interpretation::Positive;
         let outcome = if decoded_positive && cfg.batch.positives_to_hospital {
             PersonOutcome::Positive
         } else {
@@ -217,14 +217,14 @@ impl PersonOp {
             revision: obs.revision,
             outcome,
             decided_by: obs
-                .decided_by
-                .clone()
+                .decided_by()
+                .cloned()
                 .unwrap_or(Cow::Borrowed(obs.tube_kind.as_str())),
             region: Arc::clone(&obs.region),
             collected_at: obs.collected_at,
             decided_at: obs.reported_at,
             retest_of: obs.retest_of.clone(),
-            decoded: obs.decoded,
+            decoded: obs.decoded(),
         }));
         let cleared_by_pool =
             obs.tube_kind != TubeKind::Single && obs.interpretation == Interpretation::Negative;

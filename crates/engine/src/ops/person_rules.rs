@@ -44,7 +44,7 @@ fn evidence(o: &Observation) -> Evidence {
         },
         collected_at: Some(o.collected_at),
         reported_at: Some(o.reported_at),
-        decoder: o.decided_by.as_deref().map(String::from),
+        decoder: o.decided_by().map(|d| d.to_string()),
         ..Evidence::default()
     }
 }
@@ -77,7 +77,7 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
         .map(|o| &**o)
         .filter(|o| {
             o.interpretation == Interpretation::Positive
-                && (o.tube_kind == TubeKind::Single || (to_hospital && o.batch.is_some()))
+                && (o.tube_kind == TubeKind::Single || (to_hospital && o.batch_id().is_some()))
         })
         .min_by(|a, b| key(a).cmp(&key(b)));
     let ht_id = alert_id(AlertKind::HospitalTransfer, person, "");
@@ -124,11 +124,12 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
         let linked_positive = linked
             .clone()
             .find(|s| s.interpretation == Interpretation::Positive);
-        let decoded_positive = p.batch.is_some() && p.interpretation == Interpretation::Positive;
+        let decoded_positive =
+            p.batch_id().is_some() && p.interpretation == Interpretation::Positive;
         if decoded_positive && to_hospital {
             continue; // the decoded positive is itself the hospital transfer's cause
         }
-        let decoder = p.decided_by.as_deref().unwrap_or("");
+        let decoder = p.decided_by().map_or("", |d| &**d);
         let (kind, due_min, reason) = if decoded_positive {
             (
                 AlertKind::PresumptivePositive,
@@ -138,7 +139,7 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
                     p.tube_id
                 ),
             )
-        } else if p.batch.is_some() {
+        } else if p.batch_id().is_some() {
             (
                 AlertKind::PoolRetest,
                 d.pool_retest_min,
@@ -168,7 +169,7 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
             )
         };
         let mut ev = evidence(p);
-        ev.batch_id = p.batch.as_deref().map(String::from);
+        ev.batch_id = p.batch_id().map(|b| b.to_string());
         let a = new_alert(
             kind,
             &p.tube_id,
@@ -197,7 +198,7 @@ pub(crate) fn derive(st: &PersonState, cfg: &EngineConfig) -> Derived {
             alerts.push(a);
             (RetestStatus::Pending, None)
         };
-        if p.batch.is_some() {
+        if p.batch_id().is_some() {
             continue; // a batch has no pool follow-up (discordant_pool is per Dorfman pool)
         }
         retests.push(PoolRetest {

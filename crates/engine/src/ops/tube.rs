@@ -344,9 +344,7 @@ fn decide(st: &mut TubeState, r: &LabResult, cfg: &EngineConfig, ob: &mut Outbox
         ct: r.ct,
         lab_id: r.lab_id.clone(),
         kit: r.kit.clone(),
-        decided_by: None,
         batch: None,
-        decoded: None,
     });
     if let (Some(batch_id), Some(design), Some(pool_index)) = (m.batch_id, m.design, m.pool_index) {
         // A pool of a non-adaptive batch is not a Dorfman pool: only the
