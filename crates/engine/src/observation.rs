@@ -96,7 +96,8 @@ struct ObservationRef<'a> {
     decoded: Option<DecodedEvidence>,
 }
 
-#[derive(Deserialize)]
+/// The same, owned: what earlier builds derived their serde form from.
+#[derive(Serialize, Deserialize)]
 struct ObservationOwned {
     tube_id: Arc<str>,
     region: Arc<Region>,
@@ -160,28 +161,10 @@ impl<'de> Deserialize<'de> for Observation {
 mod tests {
     use super::*;
 
-    /// The observation as earlier builds derived its serde form.
-    #[derive(Serialize, Deserialize)]
-    struct Earlier {
-        tube_id: Arc<str>,
-        region: Arc<Region>,
-        tube_kind: TubeKind,
-        revision: u32,
-        interpretation: Interpretation,
-        collected_at: Timestamp,
-        reported_at: Timestamp,
-        retest_of: Option<Arc<str>>,
-        ct: Ct,
-        lab_id: String,
-        kit: Option<String>,
-        decided_by: Option<Cow<'static, str>>,
-        batch: Option<Arc<str>>,
-        decoded: Option<DecodedEvidence>,
-    }
-
-    fn earlier(decoded: bool) -> Earlier {
+    /// An observation in the form earlier builds derived.
+    fn earlier(decoded: bool) -> ObservationOwned {
         let t = Timestamp::from_millis(1_700_000_000_000, 8 * 3600);
-        Earlier {
+        ObservationOwned {
             tube_id: "B1".into(),
             region: Arc::new(Region {
                 district: "D".into(),
@@ -200,7 +183,7 @@ mod tests {
             },
             lab_id: "LAB".into(),
             kit: Some("K".into()),
-            decided_by: decoded.then(|| Cow::Borrowed("dd")),
+            decided_by: decoded.then_some(Cow::Borrowed("dd")),
             batch: decoded.then(|| "B1".into()),
             decoded: decoded.then_some(DecodedEvidence {
                 p_positive: 0.5,
