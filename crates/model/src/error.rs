@@ -46,6 +46,15 @@ impl RecordError {
         }
     }
 
+    /// The same error about `field` (a field checked under a short name,
+    /// named in full only when it fails).
+    pub(crate) fn in_field(self, field: String) -> Self {
+        match self {
+            RecordError::Invalid { value, why, .. } => RecordError::Invalid { field, value, why },
+            other => other,
+        }
+    }
+
     /// A short, stable code for metrics and dead-letter grouping.
     pub fn code(&self) -> &'static str {
         match self {

@@ -18,6 +18,7 @@ mod interpret;
 mod manifest;
 mod outputs;
 mod record;
+mod record_fast;
 mod result;
 mod time;
 

@@ -138,13 +138,15 @@ impl Manifest {
             ));
         }
         for (i, m) in self.members.iter().enumerate() {
-            let field = format!("members[{i}].person_id");
+            // Named only for an error: most manifests have none.
+            let field = || format!("members[{i}].person_id");
             match m.id_type {
-                IdType::ResidentId => validate_resident_id(&field, &m.person_id)?,
+                IdType::ResidentId => validate_resident_id("person_id", &m.person_id)
+                    .map_err(|e| e.in_field(field()))?,
                 IdType::Passport | IdType::Other => {
                     if m.person_id.trim().is_empty() || m.person_id.chars().count() > 64 {
                         return Err(RecordError::invalid(
-                            field,
+                            field(),
                             format!("{:?}", m.person_id),
                             "must be 1-64 characters and not blank",
                         ));
@@ -156,7 +158,7 @@ impl Manifest {
                 .position(|p| p.person_id == m.person_id)
             {
                 return Err(RecordError::invalid(
-                    field,
+                    field(),
                     format!("{:?}", m.person_id),
                     format!("the same person is already members[{prev}]"),
                 ));

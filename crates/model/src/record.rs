@@ -2,7 +2,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::{LabResult, Manifest, Receipt, RecordError, Timestamp};
+use crate::{record_fast, LabResult, Manifest, Receipt, RecordError, Timestamp};
 
 /// Which stream a record came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -87,24 +87,25 @@ pub fn decode_record(
     }
     Ok(match kind {
         RecordKind::Manifest => {
-            let m: Manifest = parse(text)?;
+            let m: Manifest = record_fast::manifest(text).map_or_else(|| parse(text), Ok)?;
             m.validate()?;
             Record::Manifest(m)
         }
         RecordKind::Result => {
-            let r: LabResult = parse(text)?;
+            let r: LabResult = record_fast::result(text).map_or_else(|| parse(text), Ok)?;
             r.validate()?;
             Record::Result(r)
         }
         RecordKind::Receipt => {
-            let r: Receipt = parse(text)?;
+            let r: Receipt = record_fast::receipt(text).map_or_else(|| parse(text), Ok)?;
             r.validate()?;
             Record::Receipt(r)
         }
     })
 }
 
-/// Fast path with plain serde_json; on error, parse again tracking the path so
+/// The whole JSON grammar with serde_json (the plain shape takes
+/// [`record_fast`] first); on error, parse again tracking the path so
 /// the message names the field (`members[2].person_id: invalid type ...`).
 fn parse<T: DeserializeOwned>(text: &str) -> Result<T, RecordError> {
     match serde_json::from_str(text) {
