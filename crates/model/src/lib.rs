@@ -5,11 +5,13 @@
 //! pipeline produces ([`Alert`], [`TubeResultRow`], [`PersonOutcomeRow`]).
 //!
 //! This crate does no I/O. It parses one record from bytes
-//! ([`decode_record`]), validates it against the contract (field, value and
-//! reason on every error: [`RecordError`]), and interprets Ct values with
-//! per-kit rules ([`CtRules`]). The engine, the adapters (files, Kafka,
-//! Parquet) and the simulator all share these definitions, so a record means
-//! the same thing everywhere.
+//! ([`decode_record`]: records of the plain shape publishers send take a
+//! scanner of their own, anything else serde, with the same result),
+//! validates it against the contract (field, value and reason on every
+//! error: [`RecordError`]), and interprets Ct values with per-kit rules
+//! ([`CtRules`]). The engine, the adapters (files, Kafka, Parquet) and the
+//! simulator all share these definitions, so a record means the same thing
+//! everywhere.
 
 mod alert;
 mod error;
