@@ -36,4 +36,5 @@ if [ -z "${POOLTRACE_TEST_BROKER:-}" ]; then
 fi
 
 echo "== cargo test"
-cargo test --workspace --release
+# The `ci` profile: release optimisations without LTO (Cargo.toml).
+cargo test --workspace --profile ci
