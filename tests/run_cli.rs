@@ -269,3 +269,62 @@ fn clear_errors_for_missing_key_and_foreign_out_dir() {
         "keep me"
     );
 }
+
+/// `THP_enabled` of a running `pooltrace run` (Linux's /proc status), read
+/// while it waits on its stdin; `None` where the kernel does not report it.
+#[cfg(target_os = "linux")]
+fn huge_pages_of_run(env: &[(&str, &str)]) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args(["run", "--results", "-", "--out"])
+        .arg(dir.path().join("out"))
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The setting is made before the input is read: wait until a thread of
+    // the process is blocked reading its (still open, empty) stdin pipe.
+    let proc = format!("/proc/{}", child.id());
+    let reading = || {
+        std::fs::read_dir(format!("{proc}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|t| {
+                std::fs::read_to_string(t.path().join("wchan")).is_ok_and(|w| w.contains("pipe"))
+            })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !reading() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "run never read its stdin"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let seen = std::fs::read_to_string(format!("{proc}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("THP_enabled:"))
+        .map(|v| v.trim().to_string());
+    drop(child.stdin.take()); // end of input: the run finishes
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    seen
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn run_turns_transparent_huge_pages_off_unless_the_environment_decides() {
+    let Some(default) = huge_pages_of_run(&[]) else {
+        return; // a kernel without THP_enabled in /proc: nothing to read
+    };
+    assert_eq!(default, "0", "run should start with huge pages off");
+    let allowed = huge_pages_of_run(&[("MIMALLOC_ALLOW_THP", "1")]);
+    assert_eq!(
+        allowed.as_deref(),
+        Some("1"),
+        "MIMALLOC_ALLOW_THP=1 should win"
+    );
+}

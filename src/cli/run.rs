@@ -38,6 +38,7 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
+    crate::allocator::small_pages_for_run();
     let mut cfg = Config::load(args.config.config.as_deref(), std::env::vars())?;
     if let Some(l) = args.allowed_lateness_min {
         cfg.engine.allowed_lateness_min = l;
