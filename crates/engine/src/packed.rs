@@ -392,14 +392,20 @@ impl PackedManifest {
     /// (its address in full, as a one-member manifest holds it): equal
     /// members have equal bytes. Borrowed unless the address is a reference.
     pub fn member_bytes(&self, at: usize) -> Result<Cow<'_, [u8]>, PackError> {
-        let (m, address) = self.member_and_address(at)?;
-        if matches!(address, AddressAt::None | AddressAt::Full(_)) {
+        // No reference to an earlier address: the member's own bytes, found
+        // by skipping its strings (they were checked when the manifest was
+        // packed or read). A tag the layout does not have goes the long way,
+        // which refuses it.
+        let tag = *self.0.get(at).ok_or(PackError::Truncated { at })?;
+        if tag & (SAME_ADDRESS | SAME_UNIT) == 0 && tag & ID_TYPE != ID_TYPE {
+            let end = self.member_end(at)?;
             return self
                 .0
-                .get(at..m.end)
+                .get(at..end)
                 .map(Cow::Borrowed)
                 .ok_or(PackError::Truncated { at });
         }
+        let (m, _) = self.member_and_address(at)?;
         let mut b = Vec::with_capacity(m.end - at + 40);
         put_member_view(&mut b, &m, None);
         Ok(Cow::Owned(b))
