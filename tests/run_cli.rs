@@ -274,6 +274,7 @@ fn clear_errors_for_missing_key_and_foreign_out_dir() {
 /// while it waits on its stdin; `None` where the kernel does not report it.
 #[cfg(target_os = "linux")]
 fn huge_pages_of_run(env: &[(&str, &str)]) -> Option<String> {
+    use std::time::{Duration, Instant};
     let dir = tempfile::tempdir().unwrap();
     let mut child = bin()
         .args(["run", "--results", "-", "--out"])
@@ -295,13 +296,10 @@ fn huge_pages_of_run(env: &[(&str, &str)]) -> Option<String> {
                 std::fs::read_to_string(t.path().join("wchan")).is_ok_and(|w| w.contains("pipe"))
             })
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(20);
     while !reading() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "run never read its stdin"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(Instant::now() < deadline, "run never read its stdin");
+        std::thread::sleep(Duration::from_millis(20));
     }
     let seen = std::fs::read_to_string(format!("{proc}/status"))
         .unwrap()
