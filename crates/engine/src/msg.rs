@@ -51,6 +51,7 @@ pub enum Msg {
     },
     /// tube -> pool: a pool or household tube was decided; `flagged` when
     /// positive or inconclusive (its members need single-tube retests).
+    /// `members` (person ids) only when flagged: empty otherwise.
     PoolDecided {
         pool_tube_id: String,
         members: Vec<String>,

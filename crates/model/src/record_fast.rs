@@ -264,7 +264,9 @@ fn region(sc: &mut Scan) -> Option<Region> {
 }
 
 fn members(sc: &mut Scan) -> Option<Vec<Member>> {
-    let mut members = Vec::new();
+    // Room for a 10-in-1 pool at once: growing 4 -> 8 -> 16 moved every
+    // member twice (they are 176 bytes each).
+    let mut members = Vec::with_capacity(10);
     sc.items(b'[', b']', |sc| {
         members.push(member(sc)?);
         Some(())

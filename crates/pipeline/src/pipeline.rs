@@ -1,6 +1,16 @@
 //! The engine with its sinks: what `run` and `demo` drive. Effects are
-//! written on a sink thread (Parquet encoding is a quarter of the work), in
-//! batches through a bounded channel, in the engine's order.
+//! written on two sink threads, in batches through bounded channels, each
+//! table in the engine's order:
+//!
+//! ```text
+//! engine ──batch──> sink thread: alerts.ndjson, dead letters, ──batch──> outcomes thread:
+//!   ^               tube_results and alerts Parquet                      person_outcomes Parquet
+//!   └──────────────────────── the emptied batch, to be filled again ────────┘
+//! ```
+//!
+//! `person_outcomes` (a row per person) is most of the Parquet work; on its
+//! own thread it runs beside the rest, so the sinks keep up with the
+//! engine and finish soon after it instead of writing a backlog alone.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -61,17 +71,25 @@ impl Pipeline {
                     source,
                 })
         };
+        let (tx, rx) = sync_channel(8);
+        let (to_outcomes, outcomes_rx) = sync_channel(8);
+        let (back, spare) = sync_channel(8);
+        let outcomes = OutcomeSink {
+            parquet: ParquetSink::create(out, key.clone(), cfg.parquet.clone())?,
+        };
+        let outcomes = std::thread::Builder::new()
+            .name("pooltrace-outcomes".into())
+            .spawn(move || outcomes.run(outcomes_rx, back))
+            .map_err(|_| RunError::Thread("outcomes sink"))?;
         let sinks = Sinks {
             alerts: NdjsonWriter::new(create("alerts.ndjson")?),
             dead: NdjsonWriter::new(create("dead_letters.ndjson")?),
             parquet: ParquetSink::create(out, key, cfg.parquet.clone())?,
             out: out.to_path_buf(),
         };
-        let (tx, rx) = sync_channel(8);
-        let (back, spare) = sync_channel(8);
         let sink = std::thread::Builder::new()
             .name("pooltrace-sink".into())
-            .spawn(move || sinks.run(rx, back))
+            .spawn(move || sinks.run(rx, to_outcomes, outcomes))
             .map_err(|_| RunError::Thread("sink"))?;
         Ok(Pipeline {
             engine: Engine::new(cfg.engine.clone()),
@@ -162,24 +180,34 @@ impl Pipeline {
     }
 
     /// Flushes every sink and returns the report (also written as `summary.json`).
+    ///
+    /// The engine's state is freed while the sink thread writes its last
+    /// batches (on millions of people, freeing it one allocation at a time
+    /// takes a noticeable part of a second; the sink is usually behind).
     pub fn finish(mut self) -> Result<RunReport, RunError> {
         let batch = std::mem::take(&mut self.pending);
         self.send(ToSink::Effects(batch))?;
         self.to_sink = None;
-        let stats = self
-            .sink
-            .take()
+        let Pipeline {
+            engine,
+            sink,
+            mut report,
+            out,
+            started,
+            ..
+        } = self;
+        report.engine = engine.summary();
+        drop(engine);
+        let stats = sink
             .ok_or(RunError::Thread("sink"))?
             .join()
             .map_err(|_| RunError::Thread("sink"))??;
-        let mut report = std::mem::take(&mut self.report);
         for t in Table::ALL {
             report.parquet_rows.insert(t.name(), stats.table(t).rows);
         }
         report.parquet_files = stats.files();
-        report.engine = self.engine.summary();
-        report.elapsed_secs = self.started.elapsed().as_secs_f64();
-        let path = self.out.join("summary.json");
+        report.elapsed_secs = started.elapsed().as_secs_f64();
+        let path = out.join("summary.json");
         let json = serde_json::to_vec_pretty(&report).unwrap_or_default();
         std::fs::write(&path, json).map_err(|source| RunError::Write {
             path: path.display().to_string(),
@@ -203,10 +231,30 @@ impl Sinks {
         move |source| RunError::Write { path, source }
     }
 
+    /// Writes everything but person outcomes, then passes each batch on to
+    /// the outcomes thread; returns the stats of both.
     fn run(
+        self,
+        rx: Receiver<ToSink>,
+        to_outcomes: SyncSender<Vec<Effect>>,
+        outcomes: JoinHandle<Result<SinkStats, RunError>>,
+    ) -> Result<SinkStats, RunError> {
+        let written = self.write_all(rx, &to_outcomes);
+        drop(to_outcomes);
+        let outcomes = outcomes
+            .join()
+            .map_err(|_| RunError::Thread("outcomes sink"));
+        // This thread's own error first; the outcomes thread stops when its
+        // channel closes, and its error (if any) comes next.
+        let mut stats = written?;
+        stats.person_outcomes = outcomes??.person_outcomes;
+        Ok(stats)
+    }
+
+    fn write_all(
         mut self,
         rx: Receiver<ToSink>,
-        back: SyncSender<Vec<Effect>>,
+        to_outcomes: &SyncSender<Vec<Effect>>,
     ) -> Result<SinkStats, RunError> {
         for msg in rx {
             match msg {
@@ -214,7 +262,7 @@ impl Sinks {
                     let err = self.io_err("dead_letters.ndjson");
                     self.dead.write(&d).map_err(err)?;
                 }
-                ToSink::Effects(mut effects) => {
+                ToSink::Effects(effects) => {
                     for e in &effects {
                         match e {
                             Effect::Alert(a) => {
@@ -223,12 +271,13 @@ impl Sinks {
                                 self.parquet.write_alert(a)?;
                             }
                             Effect::TubeResult(t) => self.parquet.write_tube_result(t)?,
-                            Effect::PersonOutcome(p) => self.parquet.write_person_outcome(p)?,
+                            Effect::PersonOutcome(_) => {}
                         }
                     }
-                    effects.clear();
-                    // Full, or the pipeline is finishing: the batch is dropped.
-                    let _ = back.try_send(effects);
+                    if to_outcomes.send(effects).is_err() {
+                        // The outcomes thread stopped: its error says why.
+                        break;
+                    }
                 }
             }
         }
@@ -238,6 +287,32 @@ impl Sinks {
         );
         self.alerts.finish().map_err(alerts_err)?;
         self.dead.finish().map_err(dead_err)?;
+        Ok(self.parquet.finish()?)
+    }
+}
+
+/// What the outcomes thread owns: a sink of its own, of which it writes
+/// only `person_outcomes`.
+struct OutcomeSink {
+    parquet: ParquetSink,
+}
+
+impl OutcomeSink {
+    fn run(
+        mut self,
+        rx: Receiver<Vec<Effect>>,
+        back: SyncSender<Vec<Effect>>,
+    ) -> Result<SinkStats, RunError> {
+        for mut effects in rx {
+            for e in &effects {
+                if let Effect::PersonOutcome(p) = e {
+                    self.parquet.write_person_outcome(p)?;
+                }
+            }
+            effects.clear();
+            // Full, or the pipeline is finishing: the batch is dropped.
+            let _ = back.try_send(effects);
+        }
         Ok(self.parquet.finish()?)
     }
 }

@@ -149,3 +149,73 @@ fn a_resident_is_32_bytes_and_a_household_entry_32() {
     assert_eq!(std::mem::size_of::<Resident>(), 32);
     assert_eq!(std::mem::size_of::<(HouseholdKey, Box<[Resident]>)>(), 32);
 }
+
+/// Three people of one household in one pool, then one of them again in a
+/// tube of their own: members of one manifest are told apart by their
+/// place in it, the same person in another manifest by their id.
+#[test]
+fn members_of_one_manifest_are_three_residents_and_a_later_tube_matches_by_id() {
+    use pooltrace_model::{Address, Manifest, Member, Region, TubeKind};
+    let member = |id: &str, phone: &str| Member {
+        person_id: id.into(),
+        id_type: IdType::Other,
+        name: Some(format!("name of {id}").into()),
+        phone: Some(phone.into()),
+        address: Some(Address {
+            compound: "C1".into(),
+            building: "B2".into(),
+            unit: "U3".into(),
+            room: "R404".into(),
+        }),
+    };
+    let manifest = |tube: &str, members: Vec<Member>| Manifest {
+        tube_id: tube.into(),
+        kind: TubeKind::Pool,
+        collected_at: t(0),
+        site_id: "SITE".into(),
+        region: Region {
+            district: "D".into(),
+            street: "S".into(),
+            community: "C".into(),
+        },
+        members,
+        retest_of: None,
+        batch_id: None,
+        design: None,
+        pool_index: None,
+    };
+    let file = |op: &mut HouseholdOp, m: &Manifest, at: Timestamp| {
+        let packed = Arc::new(PackedManifest::pack(m));
+        for offset in packed.members() {
+            exposures(op, |op, ob| {
+                op.on_resident(HOME, Contact::in_packed(&packed, offset), at, ob)
+            });
+        }
+    };
+    let mut op = HouseholdOp::default();
+    let pool = manifest(
+        "P1",
+        vec![member("A", "1"), member("B", "1"), member("C", "1")],
+    );
+    file(&mut op, &pool, t(0));
+    let ids = |op: &HouseholdOp| {
+        op.households[&HOME]
+            .iter()
+            .map(|r| (r.contact().person_id().to_owned(), r.last_seen))
+            .collect::<Vec<_>>()
+    };
+    let at0 = t(0).millis();
+    assert_eq!(
+        ids(&op),
+        [("A".into(), at0), ("B".into(), at0), ("C".into(), at0)]
+    );
+    // B alone, later, with a new phone: still three residents, B's
+    // sighting and details updated.
+    file(&mut op, &manifest("S1", vec![member("B", "2")]), t(5));
+    let at5 = t(5).millis();
+    assert_eq!(
+        ids(&op),
+        [("A".into(), at0), ("B".into(), at5), ("C".into(), at0)]
+    );
+    assert_eq!(op.households[&HOME][1].contact().phone(), Some("2"));
+}

@@ -377,13 +377,22 @@ fn decide(st: &mut TubeState, r: &LabResult, cfg: &EngineConfig, ob: &mut Outbox
     }
     if m.kind != TubeKind::Single {
         use pooltrace_model::Interpretation::{Inconclusive, Positive};
-        ob.msgs.push_back(Msg::PoolDecided {
-            pool_tube_id: m.tube_id.to_string(),
-            members: packed
+        let flagged = matches!(interpretation, Positive | Inconclusive);
+        // The pool operator keeps the members of a flagged pool only (to
+        // know when all of them retested negative): a cleared pool's go
+        // unsent.
+        let members = if flagged {
+            packed
                 .members()
                 .map(|at| packed.person_id_at(at).unwrap_or_default().to_string())
-                .collect(),
-            flagged: matches!(interpretation, Positive | Inconclusive),
+                .collect()
+        } else {
+            Vec::new()
+        };
+        ob.msgs.push_back(Msg::PoolDecided {
+            pool_tube_id: m.tube_id.to_string(),
+            members,
+            flagged,
             region,
             at: now,
         });
