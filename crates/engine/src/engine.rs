@@ -17,6 +17,15 @@ use crate::partition::{route_partition, tube_partition, Partition};
 use crate::timers::{TimerKind, Timers};
 use crate::{Disposition, Effect, EngineConfig, Summary};
 
+/// How much is coming, for [`Engine::reserve`]: counts of distinct keys.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Expected {
+    /// Tubes (manifests).
+    pub tubes: usize,
+    /// Households (distinct addresses down to the room).
+    pub households: usize,
+}
+
 /// The whole deconvolution engine in one process (all keys local).
 ///
 /// ```
@@ -89,6 +98,16 @@ impl Engine {
         engine.part = Some(part);
         engine.external_time = true;
         engine
+    }
+
+    /// Makes room for this many tubes and households at once (a hint: the
+    /// results are the same with or without it). A caller that knows the
+    /// size of what is coming (the demo knows its city) saves the tables'
+    /// regrowth: each doubling moves every entry and, while it runs, holds
+    /// the old table and the new one (gigabytes at the scale of a city).
+    pub fn reserve(&mut self, expected: Expected) {
+        self.tubes.reserve(expected.tubes);
+        self.households.reserve(expected.households);
     }
 
     /// The partition this engine is, when partitioned.

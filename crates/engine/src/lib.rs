@@ -58,7 +58,7 @@ mod timers;
 
 pub use config::{BatchConfig, Deadlines, EngineConfig};
 pub use effect::{Disposition, Effect, Rejection};
-pub use engine::Engine;
+pub use engine::{Engine, Expected};
 pub use partition::Partition;
 pub use snapshot::{decode_msg, encode_msg, SnapshotError, MSG_FORMAT, SNAPSHOT_VERSION};
 pub use summary::Summary;

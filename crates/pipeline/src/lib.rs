@@ -18,5 +18,6 @@ pub mod source;
 
 pub use config::{parse_env_value, set_path, Config, ConfigError, InputConfig, PrivacyConfig};
 pub use pipeline::Pipeline;
+pub use pooltrace_engine::Expected;
 pub use report::RunReport;
 pub use run::{prepare_out_dir, run_files, Inputs, RunError};

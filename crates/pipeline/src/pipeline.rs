@@ -19,7 +19,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use pooltrace_engine::{Disposition, Effect, Engine};
+use pooltrace_engine::{Disposition, Effect, Engine, Expected};
 use pooltrace_model::{Record, Timestamp};
 use pooltrace_parquet::{ParquetSink, PseudonymKey, SinkStats, Table};
 
@@ -171,6 +171,11 @@ impl Pipeline {
     /// The engine (for its watermark and summary).
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Tells the engine how much is coming ([`Engine::reserve`]).
+    pub fn reserve(&mut self, expected: Expected) {
+        self.engine.reserve(expected);
     }
 
     /// Counts lines read by a source (for the summary).

@@ -16,7 +16,7 @@ use std::time::Instant;
 use pooltrace_engine::Effect;
 use pooltrace_model::{RecordKind, Timestamp, HOUR_MS, MINUTE_MS};
 use pooltrace_pipeline::sink::Origin;
-use pooltrace_pipeline::{Config, Pipeline};
+use pooltrace_pipeline::{Config, Expected, Pipeline};
 use pooltrace_sim::{City, ClosedLoop, LoopSource};
 
 use self::progress::Progress;
@@ -56,7 +56,7 @@ pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let out = &args.out;
-    let pipeline = Pipeline::create(&cfg, out)?;
+    let mut pipeline = Pipeline::create(&cfg, out)?;
     let mut progress = Progress::new();
     progress.say(&format!(
         "pooltrace demo: generating a city of {} people ({} round(s), prevalence {}, seed {})",
@@ -66,11 +66,30 @@ pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
         sim_cfg.seed
     ));
     let city = City::generate(&sim_cfg)?;
+    pipeline.reserve(expected(&city, &sim_cfg, &cfg));
     let city_secs = started.elapsed().as_secs_f64();
     std::thread::scope(|scope| {
         let lp = ClosedLoop::with_rounds(&city, |r| rounds_ahead::round_ahead(scope, &city, r));
         screen(lp, pipeline, progress, &sim_cfg, &cfg, out, city_secs)
     })
+}
+
+/// What the engine will hold at most: every household of the city, and
+/// the tubes of the rounds inside the retention window (one a day), with a
+/// tenth more for retests.
+fn expected(city: &City, sim_cfg: &pooltrace_sim::SimConfig, cfg: &Config) -> Expected {
+    let days_kept = match cfg.engine.retention_hours {
+        h if h <= 0 => sim_cfg.rounds,
+        h => (h as u64)
+            .div_ceil(24)
+            .saturating_add(1)
+            .min(u64::from(sim_cfg.rounds)) as u32,
+    };
+    let tubes = city.tubes_per_round() * days_kept.max(1) as usize;
+    Expected {
+        tubes: tubes + tubes / 10,
+        households: city.households(),
+    }
 }
 
 /// Runs the closed loop through the pipeline and writes the outputs and

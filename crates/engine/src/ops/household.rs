@@ -130,6 +130,11 @@ pub struct HouseholdOp {
 }
 
 impl HouseholdOp {
+    /// Makes room for `additional` more households.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.households.reserve(additional);
+    }
+
     /// Households held.
     pub fn len(&self) -> usize {
         let only_exposed = self

@@ -219,3 +219,15 @@ fn members_of_one_manifest_are_three_residents_and_a_later_tube_matches_by_id() 
     );
     assert_eq!(op.households[&HOME][1].contact().phone(), Some("2"));
 }
+
+#[test]
+fn reserve_makes_room_for_the_households_to_come() {
+    let mut op = HouseholdOp::default();
+    op.reserve(10_000);
+    let room = op.households.capacity();
+    assert!(room >= 10_000, "room for {room}");
+    for i in 0..10_000u128 {
+        op.households.insert(i, Box::default());
+    }
+    assert_eq!(op.households.capacity(), room, "no regrowth");
+}

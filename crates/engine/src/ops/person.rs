@@ -210,8 +210,10 @@ impl PersonOp {
         } else {
             PersonOutcome::of(obs.tube_kind, obs.interpretation)
         };
+        // Read once (each read checks the packed bytes' UTF-8).
+        let person_id = contact.person_id();
         ob.effects.push(Effect::PersonOutcome(PersonOutcomeRow {
-            person_id: contact.person_id().into(),
+            person_id: person_id.into(),
             tube_id: obs.tube_id.clone(),
             tube_kind: obs.tube_kind,
             revision: obs.revision,
@@ -228,7 +230,7 @@ impl PersonOp {
         }));
         let cleared_by_pool =
             obs.tube_kind != TubeKind::Single && obs.interpretation == Interpretation::Negative;
-        if cleared_by_pool && !self.people.contains_key(contact.person_id()) {
+        if cleared_by_pool && !self.people.contains_key(person_id) {
             return;
         }
         let collected = obs.collected_at.millis();

@@ -63,6 +63,11 @@ impl TubeOp {
         }
     }
 
+    /// Makes room for `additional` more tubes.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.tubes.reserve(additional);
+    }
+
     /// Number of tubes held.
     pub fn len(&self) -> usize {
         self.tubes.len()
