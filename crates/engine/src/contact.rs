@@ -300,10 +300,10 @@ impl<'de> Deserialize<'de> for Contact {
     }
 }
 
-/// A contact living at room R404 (C1, B2, U3) in D / S / C, for tests.
+/// A member living at room R404 (C1, B2, U3), for tests.
 #[cfg(test)]
-pub(crate) fn test_contact(person_id: &str, id_type: IdType, name: &str, phone: &str) -> Contact {
-    let member = Member {
+pub(crate) fn test_member(person_id: &str, id_type: IdType, name: &str, phone: &str) -> Member {
+    Member {
         person_id: person_id.into(),
         id_type,
         name: Some(name.into()),
@@ -314,13 +314,24 @@ pub(crate) fn test_contact(person_id: &str, id_type: IdType, name: &str, phone: 
             unit: "U3".into(),
             room: "R404".into(),
         }),
-    };
-    let region = Region {
+    }
+}
+
+/// The region D / S / C, for tests.
+#[cfg(test)]
+pub(crate) fn test_region() -> Region {
+    Region {
         district: "D".into(),
         street: "S".into(),
         community: "C".into(),
-    };
-    Contact::alone(PackedManifest::pack_contact(&member, &region))
+    }
+}
+
+/// A contact living at room R404 (C1, B2, U3) in D / S / C, for tests.
+#[cfg(test)]
+pub(crate) fn test_contact(person_id: &str, id_type: IdType, name: &str, phone: &str) -> Contact {
+    let member = test_member(person_id, id_type, name, phone);
+    Contact::alone(PackedManifest::pack_contact(&member, &test_region()))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use pooltrace_model::IdType;
 
 use super::*;
-use crate::contact::test_contact;
+use crate::contact::{test_contact, test_member, test_region};
 use crate::timers::Timers;
 
 fn t(min: i64) -> Timestamp {
@@ -155,29 +155,15 @@ fn a_resident_is_32_bytes_and_a_household_entry_32() {
 /// place in it, the same person in another manifest by their id.
 #[test]
 fn members_of_one_manifest_are_three_residents_and_a_later_tube_matches_by_id() {
-    use pooltrace_model::{Address, Manifest, Member, Region, TubeKind};
-    let member = |id: &str, phone: &str| Member {
-        person_id: id.into(),
-        id_type: IdType::Other,
-        name: Some(format!("name of {id}").into()),
-        phone: Some(phone.into()),
-        address: Some(Address {
-            compound: "C1".into(),
-            building: "B2".into(),
-            unit: "U3".into(),
-            room: "R404".into(),
-        }),
-    };
+    use pooltrace_model::{Manifest, Member, TubeKind};
+    let member =
+        |id: &str, phone: &str| test_member(id, IdType::Other, &format!("name of {id}"), phone);
     let manifest = |tube: &str, members: Vec<Member>| Manifest {
         tube_id: tube.into(),
         kind: TubeKind::Pool,
         collected_at: t(0),
         site_id: "SITE".into(),
-        region: Region {
-            district: "D".into(),
-            street: "S".into(),
-            community: "C".into(),
-        },
+        region: test_region(),
         members,
         retest_of: None,
         batch_id: None,
