@@ -47,14 +47,21 @@ fn run_with_blocked(
     (result, dir.keep().join("out"))
 }
 
+/// Runs with `table` blocked; checks that the run failed naming the table
+/// and the partition. Returns the output directory (removed by the caller).
+fn fails_naming(table: &str) -> std::path::PathBuf {
+    let (result, out) = run_with_blocked(table);
+    let err = result
+        .expect_err("the table could not be written")
+        .to_string();
+    assert!(err.contains(table), "{err}");
+    assert!(err.contains("date=2022-05-10"), "{err}");
+    out
+}
+
 #[test]
 fn person_outcomes_that_cannot_be_written_fail_the_run_and_say_where() {
-    let (result, out) = run_with_blocked("person_outcomes");
-    let err = result
-        .expect_err("person_outcomes could not be written")
-        .to_string();
-    assert!(err.contains("person_outcomes"), "{err}");
-    assert!(err.contains("date=2022-05-10"), "{err}");
+    let out = fails_naming("person_outcomes");
     // The other thread's tables are in place.
     let tube_results = std::fs::read_dir(out.join("tube_results/date=2022-05-10/district=D"))
         .unwrap()
@@ -65,11 +72,6 @@ fn person_outcomes_that_cannot_be_written_fail_the_run_and_say_where() {
 
 #[test]
 fn tube_results_that_cannot_be_written_fail_the_run_and_say_where() {
-    let (result, out) = run_with_blocked("tube_results");
-    let err = result
-        .expect_err("tube_results could not be written")
-        .to_string();
-    assert!(err.contains("tube_results"), "{err}");
-    assert!(err.contains("date=2022-05-10"), "{err}");
+    let out = fails_naming("tube_results");
     std::fs::remove_dir_all(out.parent().unwrap()).unwrap();
 }
