@@ -78,14 +78,12 @@ pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
 /// the tubes of the rounds inside the retention window (one a day), with a
 /// tenth more for retests.
 fn expected(city: &City, sim_cfg: &pooltrace_sim::SimConfig, cfg: &Config) -> Expected {
-    let days_kept = match cfg.engine.retention_hours {
-        h if h <= 0 => sim_cfg.rounds,
-        h => (h as u64)
-            .div_ceil(24)
-            .saturating_add(1)
-            .min(u64::from(sim_cfg.rounds)) as u32,
+    let rounds = sim_cfg.rounds.max(1) as usize;
+    let days_kept = match usize::try_from(cfg.engine.retention_hours) {
+        Ok(h) if h > 0 => (h.div_ceil(24) + 1).min(rounds),
+        _ => rounds, // 0: everything is kept
     };
-    let tubes = city.tubes_per_round() * days_kept.max(1) as usize;
+    let tubes = city.tubes_per_round() * days_kept;
     Expected {
         tubes: tubes + tubes / 10,
         households: city.households(),
