@@ -151,6 +151,13 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn len(&mut self) -> Result<usize, PackError> {
         let start = self.at;
+        // Almost every length is under 128: one byte.
+        if let Some(&byte) = self.b.get(start) {
+            if byte & 0x80 == 0 {
+                self.at += 1;
+                return Ok(usize::from(byte));
+            }
+        }
         let mut n = 0usize;
         for shift in (0..usize::BITS).step_by(7) {
             let byte = self.u8()?;

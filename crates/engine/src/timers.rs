@@ -86,10 +86,16 @@ impl Timers {
     /// firing can no longer do anything: a tube's `result_missing` once its
     /// result came). Without this every tube held its timers for a day of
     /// event time: a tenth of a one-day demo's heap.
+    ///
+    /// The time order's copy is found by pointer: a live timer's copy
+    /// shares the key's `Arc` with `by_key` (many tubes fall due in the same
+    /// minute, and comparing their ids was most of the cost). A stale copy
+    /// under an older `Arc` of the same id stays until its time, skipped then.
     pub fn cancel(&mut self, key: &str, kinds: &[TimerKind]) {
-        let Some(timers) = self.by_key.get(key) else {
+        let Some((shared, timers)) = self.by_key.get_key_value(key) else {
             return;
         };
+        let shared = Arc::clone(shared);
         let hits: SmallVec<[(EventTime, TimerKind); 2]> = timers
             .iter()
             .filter(|(_, kind)| kinds.contains(kind))
@@ -98,8 +104,15 @@ impl Timers {
         for (due, kind) in hits {
             self.take(key, due, kind);
             if let Entry::Occupied(mut at) = self.by_due.entry(due) {
-                at.get_mut().retain(|(k, ky)| !(*k == kind && &**ky == key));
-                if at.get().is_empty() {
+                let copies = at.get_mut();
+                // Order within one due time does not matter: `due` sorts.
+                if let Some(i) = copies
+                    .iter()
+                    .position(|(k, ky)| *k == kind && Arc::ptr_eq(ky, &shared))
+                {
+                    copies.swap_remove(i);
+                }
+                if copies.is_empty() {
                     at.remove();
                 }
             }
@@ -308,6 +321,31 @@ mod tests {
         // Set again after a cancel: live again.
         t.set(40, ResultMissing, "a");
         assert_eq!(t.due(40).len(), 1);
+    }
+
+    #[test]
+    fn cancelling_some_of_many_timers_due_together_leaves_the_rest_in_order() {
+        let mut t = Timers::default();
+        let keys: Vec<String> = (0..40).map(|i| format!("tube-{i:02}")).collect();
+        for k in keys.iter().rev() {
+            t.set(10, ResultMissing, k);
+        }
+        // An early-fired copy under an older `Arc` of the same id, set again.
+        assert_eq!(t.due_for_tube("tube-07", 10).len(), 1);
+        t.set(10, ResultMissing, "tube-07");
+        for k in keys.iter().step_by(3) {
+            t.cancel(k, &[ResultMissing]);
+        }
+        let want: Vec<_> = keys
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 3 != 0)
+            .map(|(_, k)| (10, ResultMissing, k.clone()))
+            .collect();
+        assert_eq!(t.len(), want.len());
+        assert_eq!(t.by_due[&10].len(), want.len() + 1, "the stale copy stays");
+        assert_eq!(t.due(10), want);
+        assert!(t.is_empty() && t.by_due.is_empty());
     }
 
     #[test]

@@ -56,12 +56,16 @@ impl<'a> Scan<'a> {
 
     /// The next byte after JSON whitespace.
     fn peek(&mut self) -> Option<u8> {
-        let skip = self
-            .rest()
-            .iter()
-            .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))?;
-        self.i += skip;
-        self.rest().first().copied()
+        // Publishers rarely put whitespace between tokens: no iterator to
+        // set up for the common case of none.
+        let b = self.s.as_bytes();
+        while let Some(&c) = b.get(self.i) {
+            if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                return Some(c);
+            }
+            self.i += 1;
+        }
+        None
     }
 
     fn eat(&mut self, c: u8) -> Option<()> {

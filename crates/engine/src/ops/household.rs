@@ -4,12 +4,14 @@
 //!
 //! This directory holds everyone with an address, so it is kept small: a
 //! resident is a handle on the packed manifest that listed them (see
-//! [`Contact`]) and their first and last sighting, 32 bytes; a household
+//! [`Contact`]), a hash of their id and their first and last sighting,
+//! 40 bytes; a household
 //! is a boxed slice of them sized to its contents (32 bytes a household in
 //! the map). The few households with a confirmed positive keep the
 //! positives and what each resident was told in a map of their own.
 //! Snapshots keep the form they always had (`household_wire.rs`).
 
+use std::hash::Hasher;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -29,6 +31,10 @@ use crate::packed::PackedManifest;
 pub(super) struct Resident {
     packed: Arc<PackedManifest>,
     at: u32,
+    /// A hash of the person id ([`id_tag`]): telling a new resident from
+    /// the others reads no one else's manifest unless the hashes agree
+    /// (a room of 20 was 20 reads of cold memory per sighting).
+    id_tag: u32,
     first_seen_offset: i32,
     first_seen_ms: i64,
     /// Latest sighting (for retention).
@@ -37,10 +43,12 @@ pub(super) struct Resident {
 
 impl Resident {
     pub(super) fn new(contact: Contact, first_seen: Timestamp, last_seen: i64) -> Self {
+        let id_tag = id_tag(contact.parts());
         let (packed, at) = contact.into_parts();
         Resident {
             packed,
             at,
+            id_tag,
             first_seen_offset: first_seen.offset_secs(),
             first_seen_ms: first_seen.millis(),
             last_seen,
@@ -60,12 +68,12 @@ impl Resident {
     /// anyone twice (validated before it is packed). So members of the
     /// manifest being filed, household by household, are told apart without
     /// reading the other residents' bytes.
-    fn is(&self, contact: &Contact) -> bool {
+    fn is(&self, contact: &Contact, tag: u32) -> bool {
         let (packed, at) = contact.shared_parts();
         if Arc::ptr_eq(&self.packed, packed) {
             return self.at == at;
         }
-        same_person((&self.packed, self.at), contact.parts())
+        self.id_tag == tag && same_person((&self.packed, self.at), contact.parts())
     }
 
     /// The same person with the same details as `contact`.
@@ -108,6 +116,14 @@ impl Exposed {
     pub(super) fn told(&self, person: &str) -> Option<&ExposureSource> {
         self.told.iter().find(|(p, _)| p == person).map(|(_, s)| s)
     }
+}
+
+/// A hash of a contact's person id bytes (equal ids, equal tags; bytes
+/// that cannot be read hash as empty, which [`same_person`] tells apart).
+fn id_tag((packed, at): (&PackedManifest, u32)) -> u32 {
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(packed.person_id_bytes_at(at as usize).unwrap_or_default());
+    h.finish() as u32
 }
 
 /// Runs `f` on a boxed slice as a vector, then boxes it again with no spare
@@ -160,7 +176,8 @@ impl HouseholdOp {
     ) {
         self.oldest.note(seen_at.millis());
         let residents = self.households.entry(household).or_default();
-        match residents.iter_mut().find(|r| r.is(&contact)) {
+        let tag = id_tag(contact.parts());
+        match residents.iter_mut().find(|r| r.is(&contact, tag)) {
             Some(r) => {
                 r.last_seen = r.last_seen.max(seen_at.millis());
                 if seen_at.millis() < r.first_seen_ms {

@@ -145,8 +145,8 @@ fn a_forgotten_resident_is_told_again_when_seen_again() {
 }
 
 #[test]
-fn a_resident_is_32_bytes_and_a_household_entry_32() {
-    assert_eq!(std::mem::size_of::<Resident>(), 32);
+fn a_resident_is_40_bytes_and_a_household_entry_32() {
+    assert_eq!(std::mem::size_of::<Resident>(), 40);
     assert_eq!(std::mem::size_of::<(HouseholdKey, Box<[Resident]>)>(), 32);
 }
 
@@ -216,4 +216,36 @@ fn reserve_makes_room_for_the_households_to_come() {
         op.households.insert(i, Box::default());
     }
     assert_eq!(op.households.capacity(), room, "no regrowth");
+}
+
+/// Two different ids whose hashes agree are still two residents (the hash
+/// only spares reading the others' manifests), and each is found again.
+#[test]
+fn ids_with_the_same_hash_are_still_told_apart() {
+    let mut by_tag = std::collections::HashMap::new();
+    let (a, b) = (0u32..)
+        .find_map(|n| {
+            let id = format!("ID{n}");
+            let c = person(&id, "1");
+            let tag = id_tag(c.parts());
+            by_tag.insert(tag, id.clone()).map(|other| (other, id))
+        })
+        .expect("a collision of 32-bit hashes within 2^32 ids");
+    assert_ne!(a, b);
+    let mut op = HouseholdOp::default();
+    for (id, at) in [(&a, 0), (&b, 1), (&a, 2)] {
+        exposures(&mut op, |op, ob| {
+            op.on_resident(HOME, person(id, "1"), t(at), ob)
+        });
+    }
+    let residents = &op.households[&HOME];
+    let seen: Vec<_> = residents
+        .iter()
+        .map(|r| (r.contact().person_id().to_owned(), r.last_seen))
+        .collect();
+    assert_eq!(
+        seen,
+        [(a.clone(), t(2).millis()), (b.clone(), t(1).millis())]
+    );
+    assert_eq!(residents[0].id_tag, residents[1].id_tag);
 }
