@@ -25,15 +25,17 @@ use crate::msg::{Contact, ExposureSource, HouseholdKey, Msg};
 use crate::packed::PackedManifest;
 
 /// One person seen at the address. Its [`Contact`] is stored apart (the
-/// packed manifest and the member's offset) so that the offset and the
-/// first sighting's UTC offset share a word.
+/// packed manifest and the member's offset) so that the offset, the id's
+/// hash and the first sighting's UTC offset sit side by side (40 bytes in
+/// all, checked by a test).
 #[derive(Debug)]
 pub(super) struct Resident {
     packed: Arc<PackedManifest>,
     at: u32,
     /// A hash of the person id ([`id_tag`]): telling a new resident from
     /// the others reads no one else's manifest unless the hashes agree
-    /// (a room of 20 was 20 reads of cold memory per sighting).
+    /// (in the run bench ten people share a room: ten reads of cold memory
+    /// per sighting).
     id_tag: u32,
     first_seen_offset: i32,
     first_seen_ms: i64,
