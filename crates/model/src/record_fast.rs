@@ -55,7 +55,6 @@ impl<'a> Scan<'a> {
     }
 
     /// The next byte after JSON whitespace.
-    #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
         // Publishers rarely put whitespace between tokens: no iterator to
         // set up for the common case of none.
@@ -69,15 +68,11 @@ impl<'a> Scan<'a> {
         None
     }
 
-    #[inline(always)]
     fn eat(&mut self, c: u8) -> Option<()> {
         (self.peek()? == c).then(|| self.i += 1)
     }
 
     /// A string with no escape and no control character, borrowed.
-    /// Inlined: it reads every key and most values, and the call cost as
-    /// much as scanning a short key.
-    #[inline(always)]
     fn str(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
@@ -195,7 +190,6 @@ impl<'a> Scan<'a> {
 
 /// Where a string's text ends: the first `"`, `\` or control character,
 /// eight bytes at a time.
-#[inline(always)]
 fn string_end(b: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
