@@ -4,8 +4,8 @@
 //!
 //! This directory holds everyone with an address, so it is kept small: a
 //! resident is a handle on the packed manifest that listed them (see
-//! [`Contact`]), a hash of their id and their first and last sighting,
-//! 40 bytes; a household
+//! [`Contact`]), a short hash of their id and their first and last
+//! sighting, 32 bytes; a household
 //! is a boxed slice of them sized to its contents (32 bytes a household in
 //! the map). The few households with a confirmed positive keep the
 //! positives and what each resident was told in a map of their own.
@@ -25,19 +25,20 @@ use crate::msg::{Contact, ExposureSource, HouseholdKey, Msg};
 use crate::packed::PackedManifest;
 
 /// One person seen at the address. Its [`Contact`] is stored apart (the
-/// packed manifest and the member's offset) so that the offset, the id's
-/// hash and the first sighting's UTC offset sit side by side (40 bytes in
-/// all, checked by a test).
+/// packed manifest and the member's offset) so that the offset and one
+/// word holding the first sighting's UTC offset and the id's hash sit side
+/// by side (32 bytes in all, checked by a test).
 #[derive(Debug)]
 pub(super) struct Resident {
     packed: Arc<PackedManifest>,
     at: u32,
-    /// A hash of the person id ([`id_tag`]): telling a new resident from
-    /// the others reads no one else's manifest unless the hashes agree
-    /// (in the run bench ten people share a room: ten reads of cold memory
-    /// per sighting).
-    id_tag: u32,
-    first_seen_offset: i32,
+    /// The first sighting's UTC offset in seconds (the high 18 bits,
+    /// signed: chrono's offsets are within +-86,399 s) and a
+    /// [`TAG_BITS`]-bit hash of the person id ([`id_tag`], the low bits).
+    /// With the hash, telling a new resident from the others reads no one
+    /// else's manifest unless the hashes agree (in the run bench ten
+    /// people share a room: ten reads of cold memory per sighting).
+    offset_and_tag: u32,
     first_seen_ms: i64,
     /// Latest sighting (for retention).
     pub(super) last_seen: i64,
@@ -45,13 +46,12 @@ pub(super) struct Resident {
 
 impl Resident {
     pub(super) fn new(contact: Contact, first_seen: Timestamp, last_seen: i64) -> Self {
-        let id_tag = id_tag(contact.parts());
+        let tag = id_tag(contact.parts());
         let (packed, at) = contact.into_parts();
         Resident {
             packed,
             at,
-            id_tag,
-            first_seen_offset: first_seen.offset_secs(),
+            offset_and_tag: offset_and_tag(first_seen.offset_secs(), tag),
             first_seen_ms: first_seen.millis(),
             last_seen,
         }
@@ -75,7 +75,7 @@ impl Resident {
         if Arc::ptr_eq(&self.packed, packed) {
             return self.at == at;
         }
-        self.id_tag == tag && same_person((&self.packed, self.at), contact.parts())
+        self.tag() == tag && same_person((&self.packed, self.at), contact.parts())
     }
 
     /// The same person with the same details as `contact`.
@@ -88,12 +88,19 @@ impl Resident {
     }
 
     pub(super) fn first_seen(&self) -> Timestamp {
-        Timestamp::from_millis(self.first_seen_ms, self.first_seen_offset)
+        // An arithmetic shift: the offset's sign comes back.
+        let offset = (self.offset_and_tag as i32) >> TAG_BITS;
+        Timestamp::from_millis(self.first_seen_ms, offset)
+    }
+
+    /// The hash of the person id ([`id_tag`]).
+    pub(super) fn tag(&self) -> u32 {
+        self.offset_and_tag & TAG_MASK
     }
 
     fn set_first_seen(&mut self, t: Timestamp) {
         self.first_seen_ms = t.millis();
-        self.first_seen_offset = t.offset_secs();
+        self.offset_and_tag = offset_and_tag(t.offset_secs(), self.tag());
     }
 }
 
@@ -120,12 +127,30 @@ impl Exposed {
     }
 }
 
-/// A hash of a contact's person id bytes (equal ids, equal tags; bytes
-/// that cannot be read hash as empty, which [`same_person`] tells apart).
+/// Bits of the person id's hash a resident keeps: one in 16,384 other
+/// residents needs its id read to be told apart.
+pub(super) const TAG_BITS: u32 = 14;
+const TAG_MASK: u32 = (1 << TAG_BITS) - 1;
+
+/// Largest UTC offset magnitude the 18 remaining bits hold (chrono allows
+/// under 86,400 s, so every offset read from input or a snapshot fits; a
+/// larger one, which no timestamp read can have, would be clamped).
+const MAX_OFFSET: i32 = (1 << (31 - TAG_BITS)) - 1;
+
+/// One word of a UTC offset and an id hash (see [`Resident`]).
+fn offset_and_tag(offset_secs: i32, tag: u32) -> u32 {
+    let offset = offset_secs.clamp(-MAX_OFFSET - 1, MAX_OFFSET);
+    ((offset as u32) << TAG_BITS) | (tag & TAG_MASK)
+}
+
+/// A [`TAG_BITS`]-bit hash of a contact's person id bytes (equal ids,
+/// equal tags; bytes that cannot be read hash as empty, which
+/// [`same_person`] tells apart).
 fn id_tag((packed, at): (&PackedManifest, u32)) -> u32 {
     let mut h = rustc_hash::FxHasher::default();
     h.write(packed.person_id_bytes_at(at as usize).unwrap_or_default());
-    h.finish() as u32
+    // Fx mixes into the high bits.
+    (h.finish() >> (64 - TAG_BITS)) as u32
 }
 
 /// Runs `f` on a boxed slice as a vector, then boxes it again with no spare

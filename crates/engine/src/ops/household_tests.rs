@@ -145,8 +145,8 @@ fn a_forgotten_resident_is_told_again_when_seen_again() {
 }
 
 #[test]
-fn a_resident_is_40_bytes_and_a_household_entry_32() {
-    assert_eq!(std::mem::size_of::<Resident>(), 40);
+fn a_resident_is_32_bytes_and_a_household_entry_32() {
+    assert_eq!(std::mem::size_of::<Resident>(), 32);
     assert_eq!(std::mem::size_of::<(HouseholdKey, Box<[Resident]>)>(), 32);
 }
 
@@ -230,7 +230,7 @@ fn ids_with_the_same_hash_are_still_told_apart() {
             let tag = id_tag(c.parts());
             by_tag.insert(tag, id.clone()).map(|other| (other, id))
         })
-        .expect("a collision of 32-bit hashes within 2^32 ids");
+        .expect("a collision of the short hashes");
     assert_ne!(a, b);
     let mut op = HouseholdOp::default();
     for (id, at) in [(&a, 0), (&b, 1), (&a, 2)] {
@@ -247,5 +247,22 @@ fn ids_with_the_same_hash_are_still_told_apart() {
         seen,
         [(a.clone(), t(2).millis()), (b.clone(), t(1).millis())]
     );
-    assert_eq!(residents[0].id_tag, residents[1].id_tag);
+    assert_eq!(residents[0].tag(), residents[1].tag());
+}
+
+/// The first sighting keeps its UTC offset exactly, east and west, next to
+/// the id's hash, and a new first sighting keeps the hash.
+#[test]
+fn a_resident_keeps_the_first_sightings_offset_beside_its_hash() {
+    let contact = person("A", "1");
+    let tag = id_tag(contact.parts());
+    assert!(tag < 1 << TAG_BITS);
+    let mut r = Resident::new(contact, t(0), t(0).millis());
+    for offset in [-86_399, -43_200, -1, 0, 1, 19_800, 8 * 3600, 86_399] {
+        let at = Timestamp::from_millis(1_700_000_000_000 + i64::from(offset), offset);
+        r.set_first_seen(at);
+        assert_eq!(r.first_seen(), at, "offset {offset}");
+        assert_eq!(r.first_seen().offset_secs(), offset);
+        assert_eq!(r.tag(), tag, "offset {offset}");
+    }
 }
