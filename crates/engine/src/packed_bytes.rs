@@ -149,6 +149,7 @@ impl<'a> Reader<'a> {
         Ok(u32::from_le_bytes(self.array()?))
     }
 
+    #[inline]
     pub(crate) fn len(&mut self) -> Result<usize, PackError> {
         let start = self.at;
         // Almost every length is under 128: one byte.

@@ -45,8 +45,8 @@ pub(super) struct Resident {
 }
 
 impl Resident {
-    pub(super) fn new(contact: Contact, first_seen: Timestamp, last_seen: i64) -> Self {
-        let tag = id_tag(contact.parts());
+    /// `tag` is the contact's [`id_tag`] (the caller has it already).
+    pub(super) fn new(contact: Contact, tag: u32, first_seen: Timestamp, last_seen: i64) -> Self {
         let (packed, at) = contact.into_parts();
         Resident {
             packed,
@@ -146,7 +146,7 @@ fn offset_and_tag(offset_secs: i32, tag: u32) -> u32 {
 /// A [`TAG_BITS`]-bit hash of a contact's person id bytes (equal ids,
 /// equal tags; bytes that cannot be read hash as empty, which
 /// [`same_person`] tells apart).
-fn id_tag((packed, at): (&PackedManifest, u32)) -> u32 {
+pub(super) fn id_tag((packed, at): (&PackedManifest, u32)) -> u32 {
     let mut h = rustc_hash::FxHasher::default();
     h.write(packed.person_id_bytes_at(at as usize).unwrap_or_default());
     // Fx mixes into the high bits.
@@ -221,7 +221,7 @@ impl HouseholdOp {
             }
             None => edit(residents, |v| {
                 v.reserve_exact(1);
-                v.push(Resident::new(contact, seen_at, seen_at.millis()));
+                v.push(Resident::new(contact, tag, seen_at, seen_at.millis()));
             }),
         }
         if self

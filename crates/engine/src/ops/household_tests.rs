@@ -257,7 +257,7 @@ fn a_resident_keeps_the_first_sightings_offset_beside_its_hash() {
     let contact = person("A", "1");
     let tag = id_tag(contact.parts());
     assert!(tag < 1 << TAG_BITS);
-    let mut r = Resident::new(contact, t(0), t(0).millis());
+    let mut r = Resident::new(contact, tag, t(0), t(0).millis());
     for offset in [-86_399, -43_200, -1, 0, 1, 19_800, 8 * 3600, 86_399] {
         let at = Timestamp::from_millis(1_700_000_000_000 + i64::from(offset), offset);
         r.set_first_seen(at);

@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use pooltrace_model::Timestamp;
 
-use super::household::{Exposed, HouseholdOp, Positive, Resident};
+use super::household::{id_tag, Exposed, HouseholdOp, Positive, Resident};
 use crate::msg::{Contact, ExposureSource, HouseholdKey};
 
 /// A resident as snapshots have always written it.
@@ -103,7 +103,8 @@ impl<'de> Deserialize<'de> for HouseholdOp {
                             .told
                             .push((w.contact.person_id().to_string(), *told));
                     }
-                    Resident::new(w.contact, w.first_seen, w.last_seen)
+                    let tag = id_tag(w.contact.parts());
+                    Resident::new(w.contact, tag, w.first_seen, w.last_seen)
                 })
                 .collect();
             if !residents.is_empty() {
