@@ -163,27 +163,68 @@ impl Contact {
 /// The key is XXH3-128 of the seven parts, each followed by the unit
 /// separator `0x1f`. Addresses are short: the parts are joined on the stack
 /// and hashed in one call (a streaming hasher, fed part by part, cost twice
-/// as much); a longer address is streamed, which gives the same key.
+/// as much); a longer address is streamed, which gives the same key. For
+/// many addresses of one region, [`HouseholdKeys`] joins the region once.
 pub fn household_key<S: AsRef<[u8]>>(region: [S; 3], address: [S; 4]) -> HouseholdKey {
-    const ON_STACK: usize = 256;
-    let parts = || region.iter().chain(&address).map(|p| p.as_ref());
-    let len: usize = parts().map(|p| p.len() + 1).sum();
-    if len > ON_STACK {
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
-        for part in parts() {
-            h.update(part);
-            h.update(&[0x1f]);
+    HouseholdKeys::new(region.each_ref().map(AsRef::as_ref)).key(address)
+}
+
+/// Bytes of joined parts hashed in one call; longer text is streamed.
+const ON_STACK: usize = 256;
+
+/// [`household_key`]s of addresses in one region (the members of one
+/// manifest): the region's part of the hashed text is joined once.
+pub struct HouseholdKeys<'a> {
+    region: [&'a [u8]; 3],
+    buf: [u8; ON_STACK],
+    /// Bytes of the joined region in `buf` (more than `ON_STACK`: it did
+    /// not fit, every key is streamed).
+    prefix: usize,
+}
+
+impl<'a> HouseholdKeys<'a> {
+    pub fn new(region: [&'a [u8]; 3]) -> Self {
+        let mut keys = HouseholdKeys {
+            region,
+            buf: [0; ON_STACK],
+            prefix: region.iter().map(|p| p.len() + 1).sum(),
+        };
+        if keys.prefix <= ON_STACK {
+            let mut n = 0;
+            for part in region {
+                keys.buf[n..n + part.len()].copy_from_slice(part);
+                keys.buf[n + part.len()] = 0x1f;
+                n += part.len() + 1;
+            }
         }
-        return h.digest128();
+        keys
     }
-    let mut buf = [0u8; ON_STACK];
-    let mut n = 0;
-    for part in parts() {
-        buf[n..n + part.len()].copy_from_slice(part);
-        buf[n + part.len()] = 0x1f;
-        n += part.len() + 1;
+
+    /// The key of `address` in this region.
+    pub fn key<S: AsRef<[u8]>>(&mut self, address: [S; 4]) -> HouseholdKey {
+        let len = self.prefix + address.iter().map(|p| p.as_ref().len() + 1).sum::<usize>();
+        if len > ON_STACK {
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            for part in self
+                .region
+                .iter()
+                .copied()
+                .chain(address.iter().map(AsRef::as_ref))
+            {
+                h.update(part);
+                h.update(&[0x1f]);
+            }
+            return h.digest128();
+        }
+        let mut n = self.prefix;
+        for part in &address {
+            let part = part.as_ref();
+            self.buf[n..n + part.len()].copy_from_slice(part);
+            self.buf[n + part.len()] = 0x1f;
+            n += part.len() + 1;
+        }
+        xxhash_rust::xxh3::xxh3_128(&self.buf[..n])
     }
-    xxhash_rust::xxh3::xxh3_128(&buf[..n])
 }
 
 /// Same person id, for two contacts given as [`Contact::parts`] (compares
@@ -359,6 +400,22 @@ mod tests {
         ) {
             let [d, s, c, co, b, u, r] = parts.clone();
             prop_assert_eq!(household_key([d, s, c], [co, b, u, r]), streamed_key(&parts));
+        }
+
+        /// One region's keys for many addresses, in any order and of any
+        /// length, are each the definition's key.
+        #[test]
+        fn keys_of_one_region_are_each_the_definitions(
+            region in proptest::array::uniform3("[a-z0-9\\x{4e00}-\\x{4e20}]{0,80}"),
+            addresses in proptest::collection::vec(
+                proptest::array::uniform4("[a-z0-9\\x{4e00}-\\x{4e20}]{0,40}"), 1..6)
+        ) {
+            let mut keys = HouseholdKeys::new(region.each_ref().map(|p| p.as_bytes()));
+            for a in &addresses {
+                let [d, s, c] = region.clone();
+                let [co, b, u, r] = a.clone();
+                prop_assert_eq!(keys.key(a.each_ref()), streamed_key(&[d, s, c, co, b, u, r]));
+            }
         }
     }
 

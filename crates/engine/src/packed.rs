@@ -423,7 +423,7 @@ impl PackedManifest {
     /// The byte offset of every member's record, in order (ends early at
     /// damaged bytes; [`PackedManifest::member_at`] reads one).
     pub fn members(&self) -> impl Iterator<Item = usize> + '_ {
-        let mut next = self.view().ok().map(|v| (v.first_member, v.member_count));
+        let mut next = self.first_member().ok();
         std::iter::from_fn(move || {
             let (at, left) = next?;
             if left == 0 {
@@ -433,6 +433,21 @@ impl PackedManifest {
             next = Some((end, left - 1));
             Some(at)
         })
+    }
+
+    /// Where the first member starts, and how many there are: what
+    /// [`PackedManifest::view`] answers as `first_member` and
+    /// `member_count`, read from the header's offset without the rest (it
+    /// reads and checks every string before the members).
+    fn first_member(&self) -> Result<(usize, usize), PackError> {
+        let mut r = Reader { b: &self.0, at: 4 };
+        let members_at = r.u32()? as usize;
+        let mut r = Reader {
+            b: &self.0,
+            at: members_at,
+        };
+        let count = r.len()?;
+        Ok((r.at, count))
     }
 
     /// The whole manifest again.

@@ -433,3 +433,26 @@ fn address_of_alone(p: &PackedManifest, x: &Member) -> usize {
         + str_len(x.name.as_deref().unwrap())
         + str_len(x.phone.as_deref().unwrap())
 }
+
+/// The members are found from the header's offset alone where the full
+/// view finds them, for any number of members, with and without the
+/// optional strings before them.
+#[test]
+fn the_first_member_is_where_the_view_says() {
+    for n in [1, 2, 10, 20] {
+        for with_optionals in [false, true] {
+            let mut m = manifest((0..n).map(full).collect());
+            if with_optionals {
+                m.kind = TubeKind::Single;
+                m.retest_of = Some("P-0000".into());
+                m.batch_id = Some("B-1 with a long name".into());
+                m.design = Some("shifted-transversal".into());
+                m.pool_index = Some(7);
+            }
+            let p = PackedManifest::pack(&m);
+            let v = p.view().unwrap();
+            assert_eq!(p.first_member().unwrap(), (v.first_member, v.member_count));
+            assert_eq!(p.members().count(), n);
+        }
+    }
+}

@@ -19,7 +19,7 @@ use pooltrace_model::{
 
 use super::{new_alert, resolved, Outbox};
 use crate::config::minutes;
-use crate::contact::household_key;
+use crate::contact::HouseholdKeys;
 use crate::msg::{BatchPool, Contact, Msg, Observation};
 use crate::packed::{to_region, PackedManifest};
 use crate::packed_result::{PackedReceipt, PackedResult};
@@ -113,11 +113,12 @@ impl TubeOp {
             };
         }
         let packed = Arc::new(packed);
+        let mut households = HouseholdKeys::new(region_parts(&m).map(str::as_bytes));
         for (at, member) in packed.members().zip(&m.members) {
             if let Some(a) = &member.address {
                 let address = [&a.compound, &a.building, &a.unit, &a.room].map(|s| s.as_str());
                 ob.msgs.push_back(Msg::Resident {
-                    household: household_key(region_parts(&m), address),
+                    household: households.key(address),
                     contact: Contact::in_packed(&packed, at),
                     seen_at: m.collected_at,
                 });
