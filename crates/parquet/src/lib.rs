@@ -51,6 +51,6 @@ mod writer;
 pub use config::ParquetConfig;
 pub use error::ParquetError;
 pub use partition::{hive_value, partition_dir, NULL_PARTITION};
-pub use pseudonym::{PseudonymKey, MIN_KEY_LEN, PERSON_KEY_LEN};
+pub use pseudonym::{PersonKey, PseudonymKey, MIN_KEY_LEN, PERSON_KEY_LEN};
 pub use sink::{ParquetSink, SinkStats, TableStats, DEFAULT_FILE_STEM};
 pub use tables::Table;

@@ -7,7 +7,7 @@ use pooltrace_model::{Alert, PersonOutcomeRow, TubeResultRow};
 
 use crate::tables::{alerts::Alerts, person_outcomes::PersonOutcomes, tube_results::TubeResults};
 use crate::writer::TableWriter;
-use crate::{ParquetConfig, ParquetError, PseudonymKey, Table};
+use crate::{ParquetConfig, ParquetError, PersonKey, PseudonymKey, Table, PERSON_KEY_LEN};
 
 /// The default file stem: files are `part-00000.parquet`, `part-00001.parquet`, ...
 pub const DEFAULT_FILE_STEM: &str = "part";
@@ -98,12 +98,29 @@ impl ParquetSink {
     /// Buffers one person outcome (`person_id` becomes `person_key`),
     /// partitioned by the local date of `decided_at`.
     pub fn write_person_outcome(&mut self, row: &PersonOutcomeRow) -> Result<(), ParquetError> {
-        let key = &self.key;
+        let mut hex = [0u8; PERSON_KEY_LEN];
+        let person_key = self.key.person_key_into(&row.person_id, &mut hex);
         self.person_outcomes.append(
             row.decided_at,
             Some(&row.region.district),
             &self.stem,
-            |b| b.append(row, key),
+            |b| b.append(row, person_key),
+        )
+    }
+
+    /// As [`ParquetSink::write_person_outcome`], with the row's person key
+    /// computed ahead (by another thread, with this sink's secret:
+    /// [`PseudonymKey::key_of`] of `row.person_id`).
+    pub fn write_person_outcome_keyed(
+        &mut self,
+        row: &PersonOutcomeRow,
+        person_key: &PersonKey,
+    ) -> Result<(), ParquetError> {
+        self.person_outcomes.append(
+            row.decided_at,
+            Some(&row.region.district),
+            &self.stem,
+            |b| b.append(row, person_key.as_str()),
         )
     }
 

@@ -10,7 +10,9 @@
 //!
 //! `person_outcomes` (a row per person) is most of the Parquet work; on its
 //! own thread it runs beside the rest, so the sinks keep up with the
-//! engine and finish soon after it instead of writing a backlog alone.
+//! engine and finish soon after it instead of writing a backlog alone. The
+//! sink thread, which has less to do, computes each row's person key (the
+//! HMAC) and sends the keys with the batch.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -21,7 +23,7 @@ use std::time::Instant;
 
 use pooltrace_engine::{Disposition, Effect, Engine, Expected};
 use pooltrace_model::{Record, Timestamp};
-use pooltrace_parquet::{ParquetSink, PseudonymKey, SinkStats, Table};
+use pooltrace_parquet::{ParquetSink, PersonKey, PseudonymKey, SinkStats, Table};
 
 use crate::run::{prepare_out_dir, RunError};
 use crate::sink::{DeadLetter, NdjsonWriter, Origin};
@@ -29,6 +31,13 @@ use crate::{Config, RunReport};
 
 /// Effects per batch handed to the sink thread.
 const BATCH: usize = 4096;
+
+/// A batch for the outcomes thread: the effects, and the person key of
+/// each person outcome among them, in order.
+struct OutcomeBatch {
+    effects: Vec<Effect>,
+    keys: Vec<PersonKey>,
+}
 
 enum ToSink {
     Effects(Vec<Effect>),
@@ -74,17 +83,20 @@ impl Pipeline {
         let (tx, rx) = sync_channel(8);
         let (to_outcomes, outcomes_rx) = sync_channel(8);
         let (back, spare) = sync_channel(8);
+        let (keys_back, spare_keys) = sync_channel(8);
         let outcomes = OutcomeSink {
             parquet: ParquetSink::create(out, key.clone(), cfg.parquet.clone())?,
         };
         let outcomes = std::thread::Builder::new()
             .name("pooltrace-outcomes".into())
-            .spawn(move || outcomes.run(outcomes_rx, back))
+            .spawn(move || outcomes.run(outcomes_rx, back, keys_back))
             .map_err(|_| RunError::Thread("outcomes sink"))?;
         let sinks = Sinks {
             alerts: NdjsonWriter::new(create("alerts.ndjson")?),
             dead: NdjsonWriter::new(create("dead_letters.ndjson")?),
-            parquet: ParquetSink::create(out, key, cfg.parquet.clone())?,
+            parquet: ParquetSink::create(out, key.clone(), cfg.parquet.clone())?,
+            key,
+            spare_keys,
             out: out.to_path_buf(),
         };
         let sink = std::thread::Builder::new()
@@ -227,6 +239,11 @@ struct Sinks {
     alerts: NdjsonWriter<BufWriter<File>>,
     dead: NdjsonWriter<BufWriter<File>>,
     parquet: ParquetSink,
+    /// The secret of the person keys this thread computes for the
+    /// outcomes thread.
+    key: PseudonymKey,
+    /// Emptied key buffers coming back from the outcomes thread.
+    spare_keys: Receiver<Vec<PersonKey>>,
     out: PathBuf,
 }
 
@@ -241,7 +258,7 @@ impl Sinks {
     fn run(
         self,
         rx: Receiver<ToSink>,
-        to_outcomes: SyncSender<Vec<Effect>>,
+        to_outcomes: SyncSender<OutcomeBatch>,
         outcomes: JoinHandle<Result<SinkStats, RunError>>,
     ) -> Result<SinkStats, RunError> {
         let written = self.write_all(rx, &to_outcomes);
@@ -259,7 +276,7 @@ impl Sinks {
     fn write_all(
         mut self,
         rx: Receiver<ToSink>,
-        to_outcomes: &SyncSender<Vec<Effect>>,
+        to_outcomes: &SyncSender<OutcomeBatch>,
     ) -> Result<SinkStats, RunError> {
         for msg in rx {
             match msg {
@@ -268,6 +285,7 @@ impl Sinks {
                     self.dead.write(&d).map_err(err)?;
                 }
                 ToSink::Effects(effects) => {
+                    let mut keys = self.spare_keys.try_recv().unwrap_or_default();
                     for e in &effects {
                         match e {
                             Effect::Alert(a) => {
@@ -276,10 +294,10 @@ impl Sinks {
                                 self.parquet.write_alert(a)?;
                             }
                             Effect::TubeResult(t) => self.parquet.write_tube_result(t)?,
-                            Effect::PersonOutcome(_) => {}
+                            Effect::PersonOutcome(p) => keys.push(self.key.key_of(&p.person_id)),
                         }
                     }
-                    if to_outcomes.send(effects).is_err() {
+                    if to_outcomes.send(OutcomeBatch { effects, keys }).is_err() {
                         // The outcomes thread stopped: its error says why.
                         break;
                     }
@@ -305,18 +323,30 @@ struct OutcomeSink {
 impl OutcomeSink {
     fn run(
         mut self,
-        rx: Receiver<Vec<Effect>>,
+        rx: Receiver<OutcomeBatch>,
         back: SyncSender<Vec<Effect>>,
+        keys_back: SyncSender<Vec<PersonKey>>,
     ) -> Result<SinkStats, RunError> {
-        for mut effects in rx {
+        for OutcomeBatch {
+            mut effects,
+            mut keys,
+        } in rx
+        {
+            let mut row_keys = keys.iter();
             for e in &effects {
                 if let Effect::PersonOutcome(p) = e {
-                    self.parquet.write_person_outcome(p)?;
+                    match row_keys.next() {
+                        Some(key) => self.parquet.write_person_outcome_keyed(p, key)?,
+                        // Never: the sink thread sends a key per row.
+                        None => self.parquet.write_person_outcome(p)?,
+                    }
                 }
             }
             effects.clear();
+            keys.clear();
             // Full, or the pipeline is finishing: the batch is dropped.
             let _ = back.try_send(effects);
+            let _ = keys_back.try_send(keys);
         }
         Ok(self.parquet.finish()?)
     }

@@ -12,7 +12,6 @@ use pooltrace_model::PersonOutcomeRow;
 
 use super::{arr, field, str_builder, ts_builder, utc_millis, RowBuffer, Table};
 use crate::pseudonym::PERSON_KEY_LEN;
-use crate::PseudonymKey;
 
 pub(crate) struct PersonOutcomes {
     person_key: StringBuilder,
@@ -32,10 +31,9 @@ pub(crate) struct PersonOutcomes {
 }
 
 impl PersonOutcomes {
-    pub(crate) fn append(&mut self, row: &PersonOutcomeRow, key: &PseudonymKey) {
-        let mut hex = [0u8; PERSON_KEY_LEN];
-        self.person_key
-            .append_value(key.person_key_into(&row.person_id, &mut hex));
+    /// One row; `person_key` is the row's [`crate::PseudonymKey::person_key`].
+    pub(crate) fn append(&mut self, row: &PersonOutcomeRow, person_key: &str) {
+        self.person_key.append_value(person_key);
         self.tube_id.append_value(&row.tube_id);
         self.tube_kind.append_value(row.tube_kind.as_str());
         self.revision.append_value(row.revision);
