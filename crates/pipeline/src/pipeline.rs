@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! engine ──batch──> sink thread: alerts.ndjson, dead letters, ──batch──> outcomes thread:
-//!   ^               tube_results and alerts Parquet                      person_outcomes Parquet
+//!   ^               tube_results and alerts Parquet, person keys         person_outcomes Parquet
 //!   └──────────────────────── the emptied batch, to be filled again ────────┘
 //! ```
 //!
