@@ -190,12 +190,7 @@ impl<'a> HouseholdKeys<'a> {
             prefix: region.iter().map(|p| p.len() + 1).sum(),
         };
         if keys.prefix <= ON_STACK {
-            let mut n = 0;
-            for part in region {
-                keys.buf[n..n + part.len()].copy_from_slice(part);
-                keys.buf[n + part.len()] = 0x1f;
-                n += part.len() + 1;
-            }
+            join(&mut keys.buf, 0, region);
         }
         keys
     }
@@ -216,15 +211,24 @@ impl<'a> HouseholdKeys<'a> {
             }
             return h.digest128();
         }
-        let mut n = self.prefix;
-        for part in &address {
-            let part = part.as_ref();
-            self.buf[n..n + part.len()].copy_from_slice(part);
-            self.buf[n + part.len()] = 0x1f;
-            n += part.len() + 1;
-        }
+        let n = join(
+            &mut self.buf,
+            self.prefix,
+            address.iter().map(AsRef::as_ref),
+        );
         xxhash_rust::xxh3::xxh3_128(&self.buf[..n])
     }
+}
+
+/// Writes `parts` into `buf` from byte `n`, each followed by `0x1f` (the
+/// caller checked that they fit); returns the end.
+fn join<'p>(buf: &mut [u8], mut n: usize, parts: impl IntoIterator<Item = &'p [u8]>) -> usize {
+    for part in parts {
+        buf[n..n + part.len()].copy_from_slice(part);
+        buf[n + part.len()] = 0x1f;
+        n += part.len() + 1;
+    }
+    n
 }
 
 /// Same person id, for two contacts given as [`Contact::parts`] (compares

@@ -7,7 +7,7 @@ use pooltrace_model::{Alert, PersonOutcomeRow, TubeResultRow};
 
 use crate::tables::{alerts::Alerts, person_outcomes::PersonOutcomes, tube_results::TubeResults};
 use crate::writer::TableWriter;
-use crate::{ParquetConfig, ParquetError, PersonKey, PseudonymKey, Table, PERSON_KEY_LEN};
+use crate::{ParquetConfig, ParquetError, PersonKey, PseudonymKey, Table};
 
 /// The default file stem: files are `part-00000.parquet`, `part-00001.parquet`, ...
 pub const DEFAULT_FILE_STEM: &str = "part";
@@ -98,19 +98,19 @@ impl ParquetSink {
     /// Buffers one person outcome (`person_id` becomes `person_key`),
     /// partitioned by the local date of `decided_at`.
     pub fn write_person_outcome(&mut self, row: &PersonOutcomeRow) -> Result<(), ParquetError> {
-        let mut hex = [0u8; PERSON_KEY_LEN];
-        let person_key = self.key.person_key_into(&row.person_id, &mut hex);
-        self.person_outcomes.append(
-            row.decided_at,
-            Some(&row.region.district),
-            &self.stem,
-            |b| b.append(row, person_key),
-        )
+        let person_key = self.person_key(&row.person_id);
+        self.write_person_outcome_keyed(row, &person_key)
+    }
+
+    /// The person key of `person_id` under this sink's secret: what
+    /// [`ParquetSink::write_person_outcome_keyed`] takes, computed on any
+    /// thread that has a sink with the same secret.
+    pub fn person_key(&self, person_id: &str) -> PersonKey {
+        self.key.key_of(person_id)
     }
 
     /// As [`ParquetSink::write_person_outcome`], with the row's person key
-    /// computed ahead (by another thread, with this sink's secret:
-    /// [`PseudonymKey::key_of`] of `row.person_id`).
+    /// computed ahead ([`ParquetSink::person_key`] of `row.person_id`).
     pub fn write_person_outcome_keyed(
         &mut self,
         row: &PersonOutcomeRow,

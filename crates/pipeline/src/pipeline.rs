@@ -94,8 +94,7 @@ impl Pipeline {
         let sinks = Sinks {
             alerts: NdjsonWriter::new(create("alerts.ndjson")?),
             dead: NdjsonWriter::new(create("dead_letters.ndjson")?),
-            parquet: ParquetSink::create(out, key.clone(), cfg.parquet.clone())?,
-            key,
+            parquet: ParquetSink::create(out, key, cfg.parquet.clone())?,
             spare_keys,
             out: out.to_path_buf(),
         };
@@ -238,10 +237,9 @@ impl Pipeline {
 struct Sinks {
     alerts: NdjsonWriter<BufWriter<File>>,
     dead: NdjsonWriter<BufWriter<File>>,
+    /// Also computes the person keys for the outcomes thread (the two
+    /// sinks share the secret).
     parquet: ParquetSink,
-    /// The secret of the person keys this thread computes for the
-    /// outcomes thread.
-    key: PseudonymKey,
     /// Emptied key buffers coming back from the outcomes thread.
     spare_keys: Receiver<Vec<PersonKey>>,
     out: PathBuf,
@@ -294,7 +292,9 @@ impl Sinks {
                                 self.parquet.write_alert(a)?;
                             }
                             Effect::TubeResult(t) => self.parquet.write_tube_result(t)?,
-                            Effect::PersonOutcome(p) => keys.push(self.key.key_of(&p.person_id)),
+                            Effect::PersonOutcome(p) => {
+                                keys.push(self.parquet.person_key(&p.person_id))
+                            }
                         }
                     }
                     if to_outcomes.send(OutcomeBatch { effects, keys }).is_err() {
