@@ -10,6 +10,7 @@ use crate::ParquetError;
 /// [parquet]
 /// max_rows_per_file = 1000000
 /// row_group_rows = 131072
+/// row_group_memory_mb = 16
 /// zstd_level = 3
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -24,6 +25,13 @@ pub struct ParquetConfig {
     /// time and written to the partition's file (hidden until it is
     /// closed), so this also bounds the rows held in memory per partition.
     pub row_group_rows: usize,
+    /// Encoded rows of unfinished row groups, across a table's open files,
+    /// are kept under this many MiB (default 16). Past it the largest
+    /// unfinished row group is written out early, smaller than
+    /// `row_group_rows`. With many partitions open (every district of a
+    /// day) this is what bounds memory: each open file would otherwise
+    /// hold up to a whole row group, encoded.
+    pub row_group_memory_mb: usize,
     /// zstd compression level, 1 (fastest) to 22 (smallest); default 3.
     /// Pseudonym key columns always use level 1: they are random hex, where
     /// higher levels cost time and find nothing more to compress.
@@ -35,6 +43,7 @@ impl Default for ParquetConfig {
         ParquetConfig {
             max_rows_per_file: 1_000_000,
             row_group_rows: 131_072,
+            row_group_memory_mb: 16,
             zstd_level: 3,
         }
     }
@@ -52,6 +61,12 @@ impl ParquetConfig {
         if self.row_group_rows == 0 {
             return Err(ParquetError::Config {
                 field: "row_group_rows",
+                reason: "must be at least 1".into(),
+            });
+        }
+        if self.row_group_memory_mb == 0 {
+            return Err(ParquetError::Config {
+                field: "row_group_memory_mb",
                 reason: "must be at least 1".into(),
             });
         }
@@ -90,6 +105,15 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("row_group_rows"));
+        let zero_memory = ParquetConfig {
+            row_group_memory_mb: 0,
+            ..ParquetConfig::default()
+        };
+        assert!(zero_memory
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("row_group_memory_mb"));
         let level = ParquetConfig {
             zstd_level: 23,
             ..ParquetConfig::default()

@@ -39,6 +39,7 @@ fn write_everything(dir: &std::path::Path) {
     let config = ParquetConfig {
         max_rows_per_file: 7,
         row_group_rows: 3,
+        row_group_memory_mb: 16,
         zstd_level: 1,
     };
     let mut sink = sink(dir, config);

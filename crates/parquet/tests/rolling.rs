@@ -11,6 +11,7 @@ fn small() -> ParquetConfig {
     ParquetConfig {
         max_rows_per_file: 10,
         row_group_rows: 4,
+        row_group_memory_mb: 16,
         zstd_level: 3,
     }
 }
@@ -86,6 +87,55 @@ fn rolls_at_max_rows_per_file() {
         strings(&batches, "person_key")[0],
         Some(key.person_key(&id(10)))
     );
+}
+
+/// Rows of four districts, interleaved, under a memory bound of `mb` MiB
+/// for the unfinished row groups: the row groups of each district's file.
+fn row_groups_under(name: &str, mb: usize, rows_each: usize) -> Vec<Vec<i64>> {
+    let dir = scratch(name);
+    let config = ParquetConfig {
+        max_rows_per_file: 1_000_000,
+        row_group_rows: 131_072,
+        row_group_memory_mb: mb,
+        zstd_level: 1,
+    };
+    let districts = ["Chaoyang", "Haidian", "Dongcheng", "Xicheng"];
+    let mut sink = sink(&dir, config);
+    for i in 0..rows_each {
+        for d in districts {
+            sink.write_person_outcome(&outcome(&id(i), d, "2022-05-10T09:00:00+08:00"))
+                .unwrap();
+        }
+    }
+    let stats = sink.finish().unwrap();
+    assert_eq!(stats.person_outcomes.rows, 4 * rows_each as u64);
+    districts
+        .iter()
+        .map(|d| {
+            let part = dir.join(format!(
+                "person_outcomes/date=2022-05-10/district={d}/part-00000.parquet"
+            ));
+            row_groups(&part)
+        })
+        .collect()
+}
+
+#[test]
+fn unfinished_row_groups_are_bounded_in_memory() {
+    // Each district's 60,000 rows fit one row group: with room enough
+    // (16 MiB for 240,000 rows) every file is a single row group.
+    let roomy = row_groups_under("memory_roomy", 16, 60_000);
+    assert_eq!(roomy, vec![vec![60_000]; 4]);
+    // Under 1 MiB, a row group is finished as soon as the rows a file
+    // holds encoded pass the bound (a partition whose rows first reach
+    // its file at the end is finished there in one): more row groups, and
+    // every row is there.
+    let tight = row_groups_under("memory_tight", 1, 60_000);
+    assert!(tight.iter().map(Vec::len).sum::<usize>() > 4, "{tight:?}");
+    assert!(tight.iter().any(|g| g.len() > 1), "{tight:?}");
+    for groups in &tight {
+        assert_eq!(groups.iter().sum::<i64>(), 60_000, "{groups:?}");
+    }
 }
 
 #[test]
