@@ -6,7 +6,8 @@
 //! `row_group_rows` rows across a table's partitions) whatever the size of
 //! the files. The encoded row groups not yet finished, across the open
 //! files, are kept under `row_group_memory_mb`: past it the largest is
-//! finished early (on 1 M people in twelve districts they held 140 MB). A file is opened on disk as `.{stem}-{seq:05}.parquet.tmp`
+//! finished early (on 1 M people in twelve districts they held 140 MB).
+//! A file is opened on disk as `.{stem}-{seq:05}.parquet.tmp`
 //! (hidden, and no `*.parquet` glob matches it), named by the stem in effect
 //! when it was opened. It is closed when it reaches `max_rows_per_file`
 //! rows, on flush and on finish: synced, then renamed to
@@ -282,37 +283,32 @@ impl<B: RowBuffer> TableWriter<B> {
     /// Finishes the largest unfinished row groups until those left, across
     /// the open files, take at most `row_group_memory` bytes.
     fn bound_unfinished(&mut self) -> Result<(), ParquetError> {
-        loop {
-            let mut total = 0;
-            let mut largest: Option<(usize, usize)> = None;
-            for (idx, part) in self.partitions.iter().enumerate() {
-                if let Some(file) = &part.file {
-                    let size = file.writer.memory_size();
-                    total += size;
-                    if largest.is_none_or(|(_, s)| size > s) {
-                        largest = Some((idx, size));
-                    }
-                }
-            }
-            let Some((idx, size)) = largest else {
-                return Ok(());
-            };
-            if total <= self.row_group_memory || size == 0 {
-                return Ok(());
+        let mut sizes: Vec<(usize, usize)> = self
+            .partitions
+            .iter()
+            .enumerate()
+            .filter_map(|(idx, p)| Some((p.file.as_ref()?.writer.memory_size(), idx)))
+            .collect();
+        let mut total: usize = sizes.iter().map(|(size, _)| size).sum();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        for (size, idx) in sizes {
+            if total <= self.row_group_memory {
+                break;
             }
             let part = &mut self.partitions[idx];
-            let Some(file) = part.file.as_mut() else {
-                unreachable!("the largest is an open file")
-            };
-            file.writer.flush().map_err(|source| ParquetError::Encode {
-                table: B::TABLE,
-                path: self
-                    .out_dir
-                    .join(&part.dir)
-                    .join(format!(".{}.tmp", file.name)),
-                source,
-            })?;
+            if let Some(file) = part.file.as_mut() {
+                file.writer.flush().map_err(|source| ParquetError::Encode {
+                    table: B::TABLE,
+                    path: self
+                        .out_dir
+                        .join(&part.dir)
+                        .join(format!(".{}.tmp", file.name)),
+                    source,
+                })?;
+            }
+            total -= size;
         }
+        Ok(())
     }
 
     /// Creates the partition's directory and its next file, hidden.
