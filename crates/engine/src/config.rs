@@ -113,6 +113,20 @@ pub struct EngineConfig {
     /// them. People with an open alert are kept. A record about a forgotten
     /// key is treated as new (a late correction becomes an orphan result).
     pub retention_hours: i64,
+    /// Estimated memory of tubes and households above which the cold ones
+    /// are spilled to disk, in MiB (default 512; 0: never spill). Only
+    /// with a store: `pooltrace run` and `demo` give the engine a file
+    /// (`[spill]` in the runtime's config); Kafka mode, which checkpoints
+    /// its state, keeps it all in memory. See [`crate::spill`].
+    pub state_memory_mb: u64,
+    /// Minutes of event time a tube or household must go untouched before
+    /// it may be spilled (default 60): what is recent is likely needed
+    /// again soon (a pool's retests, its members' later sightings).
+    pub spill_after_min: i64,
+    /// Folder of the spill files (default: `.spill` in the output
+    /// directory). Read by the file runtime, which creates it and removes
+    /// it at the end; the engine itself opens no file.
+    pub spill_dir: Option<PathBuf>,
 }
 
 impl Default for EngineConfig {
@@ -123,6 +137,9 @@ impl Default for EngineConfig {
             ct_rules: CtRules::default(),
             batch: BatchConfig::default(),
             retention_hours: 72,
+            state_memory_mb: 512,
+            spill_after_min: 60,
+            spill_dir: None,
         }
     }
 }
@@ -154,6 +171,12 @@ impl EngineConfig {
             return Err(format!(
                 "engine.retention_hours = {}: must be 0 (keep everything) or cover the longest timer ({longest} min + lateness)",
                 self.retention_hours
+            ));
+        }
+        if self.spill_after_min < 0 {
+            return Err(format!(
+                "engine.spill_after_min = {}: must not be negative",
+                self.spill_after_min
             ));
         }
         if self.allowed_lateness_min < 0 {

@@ -63,6 +63,30 @@ pub struct Engine {
     /// When true, records do not move the watermark: only
     /// [`Engine::observe_time`] does (the runtime computes it over its sources).
     pub(crate) external_time: bool,
+    /// Watermark of the last look at whether to spill ([`crate::spill`]).
+    pub(crate) spill_checked_at: i64,
+    /// Bytes of tubes and households in memory past which cold ones are
+    /// spilled (0: never); from the config at [`Engine::attach_spill`].
+    pub(crate) spill_budget: usize,
+}
+
+/// How often (event time) the engine looks at whether to spill.
+const SPILL_CHECK_MS: i64 = 5 * 60_000;
+
+/// What a tube and its share of the households cost in memory at least,
+/// for [`Engine::reserve`] with a store (its packed manifest, about 60
+/// bytes a member, is most of it).
+const TUBE_AND_MANIFEST_BYTES: usize = 700;
+
+/// What spilling has done so far ([`Engine::spill_stats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SpillStats {
+    /// Tubes out of memory now.
+    pub tubes: usize,
+    /// Households out of memory now.
+    pub households: usize,
+    /// Estimated memory of the tubes and households in memory (bytes).
+    pub hot_bytes: usize,
 }
 
 impl Engine {
@@ -84,6 +108,54 @@ impl Engine {
             part: None,
             outgoing: Vec::new(),
             external_time: false,
+            spill_checked_at: i64::MIN,
+            spill_budget: 0,
+        }
+    }
+
+    /// Gives the engine stores for cold state: from now on, when its
+    /// tubes and households in memory pass `state_memory_mb` (estimated),
+    /// those untouched for `spill_after_min` are spilled (see
+    /// [`crate::spill`]). Outputs are the same as without; memory is not.
+    /// Such an engine cannot [`Engine::snapshot`]. A store that fails ends
+    /// the run: check [`Engine::take_spill_error`] after each call.
+    pub fn attach_spill(
+        &mut self,
+        tubes: Box<dyn crate::spill::SpillStore>,
+        households: Box<dyn crate::spill::SpillStore>,
+    ) {
+        self.tubes.attach_store(tubes);
+        self.households.attach_store(households);
+        self.spill_budget = (self.cfg.state_memory_mb as usize).saturating_mul(1 << 20);
+    }
+
+    /// Sets the spill budget in bytes, finer than the config's MiB (tests
+    /// spill everything with 1; 0 never spills).
+    pub fn set_spill_budget(&mut self, bytes: usize) {
+        self.spill_budget = bytes;
+    }
+
+    /// True when the engine has spill stores.
+    pub fn spills(&self) -> bool {
+        self.tubes.spills()
+    }
+
+    /// The first error of a spill store, if one failed since the last call.
+    /// The engine's outputs can no longer be trusted after one: the caller
+    /// must stop (a spilled tube or household that cannot be read back
+    /// would be taken for one never seen).
+    pub fn take_spill_error(&mut self) -> Option<crate::spill::SpillError> {
+        self.tubes
+            .take_spill_error()
+            .or_else(|| self.households.take_spill_error())
+    }
+
+    /// What is spilled, and what is in memory.
+    pub fn spill_stats(&self) -> SpillStats {
+        SpillStats {
+            tubes: self.tubes.spilled(),
+            households: self.households.spilled(),
+            hot_bytes: self.tubes.hot_bytes() + self.households.hot_bytes(),
         }
     }
 
@@ -105,9 +177,18 @@ impl Engine {
     /// size of what is coming (the demo knows its city) saves the tables'
     /// regrowth: each doubling moves every entry and, while it runs, holds
     /// the old table and the new one (gigabytes at the scale of a city).
+    ///
+    /// An engine that spills keeps only what its memory budget holds: it
+    /// reserves no more than that.
     pub fn reserve(&mut self, expected: Expected) {
-        self.tubes.reserve(expected.tubes);
-        self.households.reserve(expected.households);
+        let (mut tubes, mut households) = (expected.tubes, expected.households);
+        if self.spills() && self.spill_budget > 0 {
+            let budget = self.spill_budget;
+            tubes = tubes.min(budget / TUBE_AND_MANIFEST_BYTES);
+            households = households.min(budget / TUBE_AND_MANIFEST_BYTES * 4);
+        }
+        self.tubes.reserve(tubes);
+        self.households.reserve(households);
     }
 
     /// The partition this engine is, when partitioned.
@@ -247,6 +328,25 @@ impl Engine {
             }
         }
         self.sweep(wm);
+        self.spill_cold(wm);
+    }
+
+    /// Spills the cold tubes and households when those in memory pass the
+    /// budget, looking at most once per [`SPILL_CHECK_MS`] of watermark.
+    fn spill_cold(&mut self, wm: EventTime) {
+        if !self.spills()
+            || self.spill_budget == 0
+            || wm < self.spill_checked_at.saturating_add(SPILL_CHECK_MS)
+        {
+            return;
+        }
+        self.spill_checked_at = wm;
+        if self.tubes.hot_bytes() + self.households.hot_bytes() <= self.spill_budget {
+            return;
+        }
+        let before = wm - minutes(self.cfg.spill_after_min);
+        self.tubes.spill(before);
+        self.households.spill(before);
     }
 
     /// Forgets state older than the retention window, at most once per

@@ -31,6 +31,12 @@
 //! duplicates, out-of-order arrival and corrected results all converge to the
 //! same final alert states, and a replay emit nothing new.
 //!
+//! Cold state can leave memory: with stores attached
+//! ([`Engine::attach_spill`]), tubes and households untouched for a while
+//! are written out once those in memory pass a budget, and read back when
+//! touched ([`spill`]). Outputs do not change; the store is the one door
+//! to I/O, a trait the runtime implements over a file.
+//!
 //! For Kafka mode, [`Engine::snapshot`] writes the whole state (operators,
 //! timers, clock, summary) to versioned bytes and [`Engine::restore`] loads
 //! them into a newly built engine, which then behaves exactly as the one
@@ -53,12 +59,13 @@ mod packed_bytes;
 mod packed_result;
 pub mod partition;
 mod snapshot;
+pub mod spill;
 mod summary;
 mod timers;
 
 pub use config::{BatchConfig, Deadlines, EngineConfig};
 pub use effect::{Disposition, Effect, Rejection};
-pub use engine::{Engine, Expected};
+pub use engine::{Engine, Expected, SpillStats};
 pub use partition::Partition;
 pub use snapshot::{decode_msg, encode_msg, SnapshotError, MSG_FORMAT, SNAPSHOT_VERSION};
 pub use summary::Summary;

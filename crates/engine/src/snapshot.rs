@@ -74,6 +74,10 @@ pub enum SnapshotError {
     /// A message of another format version.
     #[error("engine message format {found} is not supported: this build reads format {supported}")]
     MsgFormat { found: u8, supported: u8 },
+    /// The engine spills state to a store ([`crate::spill`]): a snapshot
+    /// would leave the spilled part out.
+    #[error("cannot snapshot or restore an engine that spills state to disk (engine.state_memory_mb > 0 with a spill store): spilled tubes and households are not in snapshots")]
+    Spilled,
     /// Snapshot taken with messages in flight (it is only valid between calls).
     #[error("cannot snapshot the engine while {what} holds {pending} message(s)")]
     NotIdle { what: &'static str, pending: usize },
@@ -131,6 +135,9 @@ impl Engine {
     /// counters. Take it between calls, after [`Engine::take_outgoing`]: it
     /// fails if messages are in flight.
     pub fn snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
+        if self.spills() {
+            return Err(SnapshotError::Spilled);
+        }
         if !self.queue.is_empty() {
             return Err(SnapshotError::NotIdle {
                 what: "the internal message queue",
@@ -164,6 +171,9 @@ impl Engine {
     /// [`Engine::partitioned`]): its config (batch designs, deadlines) and
     /// partition stay. On error the engine is left as it was.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
+        if self.spills() {
+            return Err(SnapshotError::Spilled);
+        }
         if !self.queue.is_empty() || !self.outgoing.is_empty() {
             return Err(SnapshotError::NotIdle {
                 what: "the engine restored into",

@@ -5,6 +5,8 @@ mod common;
 
 use std::path::PathBuf;
 
+use pooltrace_engine::spill::MemorySpill;
+use pooltrace_engine::{Engine, EngineConfig};
 use pooltrace_model::{decode_record, Record, RecordKind, Timestamp};
 
 fn dir() -> PathBuf {
@@ -29,11 +31,29 @@ fn load(name: &str, kind: RecordKind) -> Vec<Record> {
 }
 
 fn check(name: &str) {
+    check_with(name, false);
+}
+
+/// With `spill`, the engine spills whatever is cold as soon as it may
+/// (a store in memory, a budget of one byte): the alerts are the same.
+fn check_with(name: &str, spill: bool) {
     let mut records = load(name, RecordKind::Manifest);
     records.extend(load(name, RecordKind::Result));
     // Event-time order across both files, as `pooltrace run` merges them.
     records.sort_by_key(|r| r.event_time().millis());
-    let effects = common::run(records);
+    let mut engine = Engine::new(EngineConfig {
+        spill_after_min: 0,
+        ..EngineConfig::default()
+    });
+    if spill {
+        engine.attach_spill(Box::<MemorySpill>::default(), Box::<MemorySpill>::default());
+        engine.set_spill_budget(1);
+    }
+    let mut effects = Vec::new();
+    for r in records {
+        engine.handle(r, &mut effects);
+    }
+    assert!(engine.take_spill_error().is_none());
     let finals = common::finals(&effects);
     let expected: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir().join(format!("{name}.expected.json"))).unwrap(),
@@ -85,4 +105,14 @@ fn positive_pool() {
 #[test]
 fn invalid_inconclusive() {
     check("invalid-inconclusive");
+}
+
+#[test]
+fn positive_pool_with_cold_state_spilled() {
+    check_with("positive-pool", true);
+}
+
+#[test]
+fn invalid_inconclusive_with_cold_state_spilled() {
+    check_with("invalid-inconclusive", true);
 }

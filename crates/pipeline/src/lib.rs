@@ -15,6 +15,7 @@ mod report;
 mod run;
 pub mod sink;
 pub mod source;
+pub mod spill_file;
 
 pub use config::{parse_env_value, set_path, Config, ConfigError, InputConfig, PrivacyConfig};
 pub use pipeline::Pipeline;

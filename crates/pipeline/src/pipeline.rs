@@ -27,7 +27,12 @@ use pooltrace_parquet::{ParquetSink, PersonKey, PseudonymKey, SinkStats, Table};
 
 use crate::run::{prepare_out_dir, RunError};
 use crate::sink::{DeadLetter, NdjsonWriter, Origin};
+use crate::spill_file::SpillDir;
 use crate::{Config, RunReport};
+
+/// The spill folder in the output directory, unless `engine.spill_dir`
+/// names another.
+pub(crate) const SPILL_DIR: &str = ".spill";
 
 /// Effects per batch handed to the sink thread.
 const BATCH: usize = 4096;
@@ -59,6 +64,9 @@ pub struct Pipeline {
     report: RunReport,
     out: PathBuf,
     started: Instant,
+    /// The engine's spill files (removed when the pipeline is dropped,
+    /// after the engine).
+    spill: Option<SpillDir>,
 }
 
 impl Pipeline {
@@ -102,8 +110,23 @@ impl Pipeline {
             .name("pooltrace-sink".into())
             .spawn(move || sinks.run(rx, to_outcomes, outcomes))
             .map_err(|_| RunError::Thread("sink"))?;
+        let mut engine = Engine::new(cfg.engine.clone());
+        let spill = if cfg.engine.state_memory_mb > 0 {
+            let dir = match &cfg.engine.spill_dir {
+                Some(d) => SpillDir::create(&d.join(format!("pooltrace-{}", std::process::id())))?,
+                None => SpillDir::create(&out.join(SPILL_DIR))?,
+            };
+            engine.attach_spill(
+                Box::new(dir.store("tubes.spill")?),
+                Box::new(dir.store("households.spill")?),
+            );
+            Some(dir)
+        } else {
+            None
+        };
         Ok(Pipeline {
-            engine: Engine::new(cfg.engine.clone()),
+            engine,
+            spill,
             pending: Vec::with_capacity(BATCH * 2),
             last: 0,
             to_sink: Some(tx),
@@ -160,6 +183,9 @@ impl Pipeline {
             .unwrap_or_default();
             self.dead_letter(DeadLetter::from_rejection(origin, &rejection, raw))?;
         }
+        if let Some(e) = self.engine.take_spill_error() {
+            return Err(e.into());
+        }
         Ok(&self.pending[self.last..])
     }
 
@@ -170,6 +196,9 @@ impl Pipeline {
         self.hand_over_full_batch()?;
         self.last = self.pending.len();
         self.engine.observe_time(at, &mut self.pending);
+        if let Some(e) = self.engine.take_spill_error() {
+            return Err(e.into());
+        }
         Ok(&self.pending[self.last..])
     }
 
@@ -210,10 +239,15 @@ impl Pipeline {
             mut report,
             out,
             started,
+            spill,
             ..
         } = self;
         report.engine = engine.summary();
+        let spilled = engine.spill_stats();
+        report.spilled_tubes = spilled.tubes as u64;
+        report.spilled_households = spilled.households as u64;
         drop(engine);
+        drop(spill);
         let stats = sink
             .ok_or(RunError::Thread("sink"))?
             .join()

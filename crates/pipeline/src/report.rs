@@ -25,6 +25,10 @@ pub struct RunReport {
     pub parquet_rows: BTreeMap<&'static str, u64>,
     /// Parquet files written.
     pub parquet_files: u64,
+    /// Tubes and households out of memory at the end (spilled to disk,
+    /// see `engine.state_memory_mb`).
+    pub spilled_tubes: u64,
+    pub spilled_households: u64,
     /// Wall-clock seconds the run took.
     pub elapsed_secs: f64,
 }
@@ -115,6 +119,13 @@ impl fmt::Display for RunReport {
             self.parquet_files,
             rows.join(", ")
         )?;
+        if self.spilled_tubes + self.spilled_households > 0 {
+            writeln!(
+                f,
+                "  spilled to disk   {} tubes, {} households (cold state past engine.state_memory_mb)",
+                self.spilled_tubes, self.spilled_households
+            )?;
+        }
         write!(
             f,
             "  throughput        {:.2} s, {:.0} records/s, {:.0} people/s",

@@ -50,6 +50,11 @@ pub enum RunError {
     StdinTwice,
     #[error("the {0} thread stopped unexpectedly")]
     Thread(&'static str),
+    /// The engine's spill store failed (the disk of `engine.spill_dir` is
+    /// full or gone): the run stops, as state it cannot read back would
+    /// be taken for state never seen.
+    #[error("spilling cold state to disk: {0} (free space there, set engine.spill_dir elsewhere, or raise engine.state_memory_mb)")]
+    Spill(#[from] pooltrace_engine::spill::SpillError),
 }
 
 /// The input files of `run`; `-` reads stdin.
@@ -78,6 +83,11 @@ pub fn prepare_out_dir(out: &Path) -> Result<(), RunError> {
             if dir.exists() {
                 std::fs::remove_dir_all(&dir).map_err(werr)?;
             }
+        }
+        // A crashed run's spill files.
+        let spill = out.join(crate::pipeline::SPILL_DIR);
+        if spill.exists() {
+            std::fs::remove_dir_all(&spill).map_err(werr)?;
         }
     }
     std::fs::create_dir_all(out).map_err(werr)?;

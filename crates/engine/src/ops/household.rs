@@ -23,6 +23,7 @@ use super::Outbox;
 use crate::contact::{same_details, same_person};
 use crate::msg::{Contact, ExposureSource, HouseholdKey, Msg};
 use crate::packed::PackedManifest;
+use crate::spill::Cold;
 
 /// One person seen at the address. Its [`Contact`] is stored apart (the
 /// packed manifest and the member's offset) so that the offset and one
@@ -171,6 +172,11 @@ pub struct HouseholdOp {
     pub(super) exposed: HashMap<HouseholdKey, Exposed>,
     /// Lower bound of the residents' `last_seen` (not snapshotted: relearnt).
     pub(super) oldest: Oldest,
+    /// Households spilled out of memory (`household_cold.rs`), when the
+    /// engine has a store. Never in a snapshot.
+    pub(super) cold: Option<Cold<HouseholdKey>>,
+    /// Residents of the households in memory.
+    pub(super) hot_residents: usize,
 }
 
 impl HouseholdOp {
@@ -186,12 +192,12 @@ impl HouseholdOp {
             .keys()
             .filter(|k| !self.households.contains_key(*k))
             .count();
-        self.households.len() + only_exposed
+        self.households.len() + only_exposed + self.spilled()
     }
 
     /// True when no household is held.
     pub fn is_empty(&self) -> bool {
-        self.households.is_empty() && self.exposed.is_empty()
+        self.households.is_empty() && self.exposed.is_empty() && self.spilled() == 0
     }
 
     /// A manifest listed this person at this address.
@@ -203,6 +209,7 @@ impl HouseholdOp {
         ob: &mut Outbox,
     ) {
         self.oldest.note(seen_at.millis());
+        self.thaw(household);
         let residents = self.households.entry(household).or_default();
         let tag = id_tag(contact.parts());
         match residents.iter_mut().find(|r| r.is(&contact, tag)) {
@@ -220,10 +227,13 @@ impl HouseholdOp {
                     e.told.retain(|(p, _)| p != person.person_id());
                 }
             }
-            None => edit(residents, |v| {
-                v.reserve_exact(1);
-                v.push(Resident::new(contact, tag, seen_at, seen_at.millis()));
-            }),
+            None => {
+                edit(residents, |v| {
+                    v.reserve_exact(1);
+                    v.push(Resident::new(contact, tag, seen_at, seen_at.millis()));
+                });
+                self.hot_residents += 1;
+            }
         }
         if self
             .exposed
@@ -237,14 +247,19 @@ impl HouseholdOp {
     /// Forgets sightings and confirmations older than `before`, and empty
     /// households. Returns how many households' residents were all dropped.
     pub fn evict(&mut self, before: i64) -> usize {
+        let mut forgotten = 0;
         let dropped = self
             .oldest
             .sweep(&mut self.households, before, |residents| {
                 if residents.iter().any(|r| r.last_seen < before) {
+                    let n = residents.len();
                     edit(residents, |v| v.retain(|r| r.last_seen >= before));
+                    forgotten += n - residents.len();
                 }
                 residents.iter().map(|r| r.last_seen).min()
             });
+        self.hot_residents -= forgotten;
+        let dropped = dropped + self.cold.as_mut().map_or(0, |c| c.evict(before));
         // Few households are exposed: scanned in full. A person told of an
         // exposure who is no longer a resident is forgotten with them.
         let households = &self.households;
@@ -270,6 +285,7 @@ impl HouseholdOp {
         at: Timestamp,
         ob: &mut Outbox,
     ) {
+        self.thaw(household);
         let e = self.exposed.entry(household).or_default();
         e.positives.retain(|(p, _, _)| *p != person);
         if let Some((t, tube)) = since {

@@ -108,6 +108,7 @@ impl<'de> Deserialize<'de> for HouseholdOp {
                 })
                 .collect();
             if !residents.is_empty() {
+                op.hot_residents += residents.len();
                 op.households.insert(key, residents);
             }
             if !exposed.positives.is_empty() || !exposed.told.is_empty() {

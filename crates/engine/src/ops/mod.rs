@@ -3,12 +3,14 @@
 
 pub mod batch;
 pub mod household;
+mod household_cold;
 mod household_wire;
-mod oldest;
+pub(crate) mod oldest;
 pub mod person;
 mod person_rules;
 pub mod pool;
 pub mod tube;
+mod tube_cold;
 mod tube_state;
 
 use pooltrace_model::{alert_id, Alert, AlertKind, AlertState, Evidence, Timestamp};

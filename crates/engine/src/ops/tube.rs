@@ -26,6 +26,7 @@ use crate::packed_result::{PackedReceipt, PackedResult};
 
 use super::oldest::Oldest;
 use super::tube_state::TubeState;
+use crate::spill::Cold;
 use crate::timers::TimerKind;
 use crate::{Disposition, Effect, EngineConfig, Rejection};
 
@@ -37,13 +38,20 @@ pub type Applied = Result<Disposition, Box<(Rejection, Record)>>;
 pub struct TubeOp {
     /// By tube id, stored inline (ids up to 24 bytes): a lookup neither
     /// allocates a key nor follows a pointer to compare one.
-    tubes: HashMap<CompactString, TubeState>,
+    pub(super) tubes: HashMap<CompactString, TubeState>,
     /// Lower bound of the tubes' `last_at` (not snapshotted: relearnt).
     #[serde(skip)]
-    oldest: Oldest,
+    pub(super) oldest: Oldest,
     /// Rebuilt from the config, not snapshotted.
     #[serde(skip)]
     designs: super::batch::Designs,
+    /// Tubes spilled out of memory (`tube_cold.rs`), when the engine has
+    /// a store. Never in a snapshot (an engine with a store refuses one).
+    #[serde(skip)]
+    pub(super) cold: Option<Cold<u64>>,
+    /// Bytes of the packed manifests of the tubes in memory.
+    #[serde(skip)]
+    pub(super) manifest_bytes: usize,
 }
 
 /// How a result ranks against another for the same tube: corrections beat
@@ -60,6 +68,8 @@ impl TubeOp {
             tubes: HashMap::default(),
             oldest: Oldest::default(),
             designs: super::batch::Designs::new(loaded),
+            cold: None,
+            manifest_bytes: 0,
         }
     }
 
@@ -68,20 +78,27 @@ impl TubeOp {
         self.tubes.reserve(additional);
     }
 
-    /// Number of tubes held.
+    /// Number of tubes held, in memory or spilled.
     pub fn len(&self) -> usize {
-        self.tubes.len()
+        self.tubes.len() + self.cold.as_ref().map_or(0, Cold::len)
     }
 
     /// After a restore: takes what comes from the config (the designs) from
-    /// `fresh`, the operator of a newly built engine.
+    /// `fresh`, the operator of a newly built engine, and counts the bytes
+    /// of the manifests restored.
     pub(crate) fn adopt_config(&mut self, fresh: &mut TubeOp) {
         self.designs = std::mem::take(&mut fresh.designs);
+        self.manifest_bytes = self
+            .tubes
+            .values()
+            .filter_map(|t| t.manifest.as_ref())
+            .map(|m| m.as_bytes().len())
+            .sum();
     }
 
     /// True when no tube is held.
     pub fn is_empty(&self) -> bool {
-        self.tubes.is_empty()
+        self.len() == 0
     }
 
     /// A manifest arrived.
@@ -94,6 +111,7 @@ impl TubeOp {
             };
             return Err(Box::new((rejection, Record::Manifest(m))));
         }
+        self.thaw(&m.tube_id);
         let st = self
             .tubes
             .entry(CompactString::from(m.tube_id.as_str()))
@@ -112,6 +130,7 @@ impl TubeOp {
                 )))
             };
         }
+        self.manifest_bytes += packed.as_bytes().len();
         let packed = Arc::new(packed);
         let mut households = HouseholdKeys::new(region_parts(&m).map(str::as_bytes));
         for (at, member) in packed.members().zip(&m.members) {
@@ -141,9 +160,16 @@ impl TubeOp {
 
     /// Forgets tubes with no event since `before`; returns how many.
     pub fn evict(&mut self, before: i64) -> usize {
-        self.oldest.sweep(&mut self.tubes, before, |t| {
-            (t.last_at >= before).then_some(t.last_at)
-        })
+        let mut freed = 0;
+        let dropped = self.oldest.sweep(&mut self.tubes, before, |t| {
+            let kept = t.last_at >= before;
+            if !kept {
+                freed += t.manifest.as_ref().map_or(0, |m| m.as_bytes().len());
+            }
+            kept.then_some(t.last_at)
+        });
+        self.manifest_bytes -= freed;
+        dropped + self.cold.as_mut().map_or(0, |c| c.evict(before))
     }
 
     /// A batch pool must name a known design and a pool index inside it.
@@ -177,6 +203,7 @@ impl TubeOp {
 
     /// A result arrived.
     pub fn on_result(&mut self, r: LabResult, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
+        self.thaw(&r.tube_id);
         let st = self
             .tubes
             .entry(CompactString::from(r.tube_id.as_str()))
@@ -230,6 +257,7 @@ impl TubeOp {
 
     /// A receipt arrived.
     pub fn on_receipt(&mut self, r: Receipt, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
+        self.thaw(&r.tube_id);
         let st = self
             .tubes
             .entry(CompactString::from(r.tube_id.as_str()))
