@@ -43,17 +43,17 @@ fn write_inputs(dir: &Path, pools: u32) -> Inputs {
         )
         .unwrap();
         let positive = p % 50 == 7;
-        let ct = if positive {
-            r#"{"ORF1ab":31.0,"N":32.0,"IC":27.0}"#
-        } else {
-            r#"{"IC":27.0}"#
+        let ct = |detected: bool, orf: f64| match detected {
+            true => format!(r#"{{"ORF1ab":{orf},"N":{},"IC":27.0}}"#, orf + 1.0),
+            false => r#"{"IC":27.0}"#.to_string(),
         };
-        writeln!(
-            results,
-            r#"{{"tube_id":"P{p}","lab_id":"L","reported_at":"{}","ct":{ct}}}"#,
-            time(at + 60)
-        )
-        .unwrap();
+        let result = |tube: String, minute: u32, ct: String| {
+            format!(
+                r#"{{"tube_id":"{tube}","lab_id":"L","reported_at":"{}","ct":{ct}}}"#,
+                time(minute)
+            ) + "\n"
+        };
+        results += &result(format!("P{p}"), at + 60, ct(positive, 31.0));
         if positive {
             for i in 0..10 {
                 let n = p * 10 + i;
@@ -64,17 +64,7 @@ fn write_inputs(dir: &Path, pools: u32) -> Inputs {
                     member(n)
                 )
                 .unwrap();
-                let ct = if i == 3 {
-                    r#"{"ORF1ab":25.0,"N":26.0,"IC":27.0}"#
-                } else {
-                    r#"{"IC":27.0}"#
-                };
-                writeln!(
-                    results,
-                    r#"{{"tube_id":"S{n}","lab_id":"L","reported_at":"{}","ct":{ct}}}"#,
-                    time(at + 300)
-                )
-                .unwrap();
+                results += &result(format!("S{n}"), at + 300, ct(i == 3, 25.0));
             }
         } else if p % 97 == 0 {
             writeln!(
