@@ -174,7 +174,7 @@ pub struct HouseholdOp {
     pub(super) oldest: Oldest,
     /// Households spilled out of memory (`household_cold.rs`), when the
     /// engine has a store. Never in a snapshot.
-    pub(super) cold: Option<Cold<HouseholdKey>>,
+    pub(super) cold: Option<Cold<u64>>,
     /// Residents of the households in memory.
     pub(super) hot_residents: usize,
 }

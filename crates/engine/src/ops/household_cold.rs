@@ -31,6 +31,19 @@ struct SpilledResident {
     last_seen: i64,
 }
 
+#[derive(Serialize, Deserialize)]
+struct Spilled {
+    household: HouseholdKey,
+    residents: Vec<SpilledResident>,
+}
+
+/// The index key of a household: 64 of its 128 bits (the index entry is
+/// then 24 bytes, not 32). Two households that share it are told apart by
+/// the full key in the record; the second of them stays in memory.
+fn short_key(household: HouseholdKey) -> u64 {
+    (household as u64) ^ ((household >> 64) as u64)
+}
+
 impl HouseholdOp {
     /// From now on, cold households can be spilled to `store`.
     pub(crate) fn attach_store(&mut self, store: Box<dyn SpillStore>) {
@@ -55,14 +68,14 @@ impl HouseholdOp {
     /// Brings `household` back into memory if it was spilled.
     pub(super) fn thaw(&mut self, household: HouseholdKey) {
         let Some(cold) = &mut self.cold else { return };
-        if !cold.contains(&household) {
+        let key = short_key(household);
+        if !cold.contains(&key) || self.households.contains_key(&household) {
             return;
         }
         let cut_off = cold.swept_before();
-        let back = cold.take(&household, |bytes| {
-            let spilled: Vec<SpilledResident> =
-                rmp_serde::from_slice(bytes).map_err(|e| e.to_string())?;
-            Ok(Some(spilled))
+        let back = cold.take(&key, |bytes| {
+            let spilled: Spilled = rmp_serde::from_slice(bytes).map_err(|e| e.to_string())?;
+            Ok((spilled.household == household).then_some(spilled.residents))
         });
         let residents: Box<[Resident]> = back
             .unwrap_or_default()
@@ -94,17 +107,20 @@ impl HouseholdOp {
             if last >= before || cold.has_failed() || exposed.contains_key(key) {
                 return true;
             }
-            let record: Vec<SpilledResident> = residents
-                .iter()
-                .map(|r| SpilledResident {
-                    contact: r.contact(),
-                    first_seen: r.first_seen(),
-                    last_seen: r.last_seen,
-                })
-                .collect();
+            let record = Spilled {
+                household: *key,
+                residents: residents
+                    .iter()
+                    .map(|r| SpilledResident {
+                        contact: r.contact(),
+                        first_seen: r.first_seen(),
+                        last_seen: r.last_seen,
+                    })
+                    .collect(),
+            };
             buf.clear();
             if rmp_serde::encode::write_named(&mut buf, &record).is_err()
-                || !cold.put(*key, &buf, last)
+                || !cold.put(short_key(*key), &buf, last)
             {
                 return true;
             }

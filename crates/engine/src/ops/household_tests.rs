@@ -266,3 +266,39 @@ fn a_resident_keeps_the_first_sightings_offset_beside_its_hash() {
         assert_eq!(r.tag(), tag, "offset {offset}");
     }
 }
+
+#[test]
+fn two_households_sharing_an_index_key_are_told_apart() {
+    // The spill index keeps low ^ high: 42 ^ 0 and 43 ^ 1 are both 42.
+    const OTHER: HouseholdKey = (1 << 64) | 43;
+    assert_ne!(HOME, OTHER);
+    let mut op = HouseholdOp::default();
+    op.attach_store(Box::<crate::spill::MemorySpill>::default());
+    exposures(&mut op, |op, ob| {
+        op.on_resident(HOME, person("a", "1"), t(0), ob);
+        op.on_resident(OTHER, person("b", "2"), t(0), ob);
+    });
+    assert_eq!(
+        op.spill(t(10).millis()),
+        1,
+        "whichever comes second stays in memory"
+    );
+    assert_eq!((op.spilled(), op.households.len()), (1, 1));
+    assert_eq!(op.len(), 2);
+    // Each comes back as itself: a positive at home exposes only a's
+    // household (nobody else there), and b is still at OTHER.
+    let told = exposures(&mut op, |op, ob| {
+        op.on_resident(HOME, person("c", "3"), t(20), ob);
+        op.on_positive(HOME, "c".into(), Some((t(20), "S1".into())), t(20), ob);
+    });
+    assert_eq!(told, sent(&[("a", Some("c"))]));
+    let names = |k| -> Vec<String> {
+        op.households[&k]
+            .iter()
+            .map(|r| r.contact().person_id().to_string())
+            .collect()
+    };
+    assert_eq!(names(HOME), ["a", "c"]);
+    assert_eq!(names(OTHER), ["b"]);
+    assert!(op.take_spill_error().is_none());
+}
