@@ -7,7 +7,7 @@
 //! later sighting at the same address or a positive co-resident. Kept in
 //! memory they made the engine grow about 110 bytes a person cleared (the
 //! packed manifest, the tube, the residents). Spilled, a tube or a
-//! household costs one entry of a [`Cold`] index in memory (16 bytes and
+//! household costs one entry of an index in memory (16 bytes and
 //! its key) and its bytes in the store.
 //!
 //! The store is the only thing here that is not pure: a trait the driver
