@@ -17,7 +17,12 @@ use support::{bin, read_ndjson};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn demo(out: &Path, seed: &str, extra: &[&str]) -> Value {
+    demo_with_env(out, seed, extra, &[])
+}
+
+fn demo_with_env(out: &Path, seed: &str, extra: &[&str], env: &[(&str, &str)]) -> Value {
     let o = bin()
+        .envs(env.iter().copied())
         .args(["demo", "--people", "20000", "--prevalence", "0.005"])
         .args(["--seed", seed, "--out"])
         .arg(out)
@@ -135,6 +140,33 @@ fn same_seed_same_alerts() {
     assert!(bytes(&a) != bytes(&c), "another seed, same alerts");
     assert_eq!(sa["truth"], sb["truth"]);
     assert_eq!(sa["alerts_raised"], sb["alerts_raised"]);
+}
+
+#[test]
+fn the_closed_loop_spilling_cold_state_raises_the_same_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kept, spilled) = (dir.path().join("kept"), dir.path().join("spilled"));
+    let none = [("POOLTRACE__ENGINE__STATE_MEMORY_MB", "0")];
+    let tiny = [
+        ("POOLTRACE__ENGINE__STATE_MEMORY_MB", "1"),
+        ("POOLTRACE__ENGINE__SPILL_AFTER_MIN", "0"),
+    ];
+    let a = demo_with_env(&kept, "11", &[], &none);
+    let b = demo_with_env(&spilled, "11", &[], &tiny);
+    let bytes = |d: &Path| std::fs::read(d.join("alerts.ndjson")).unwrap();
+    assert!(
+        bytes(&kept) == bytes(&spilled),
+        "spilling changed alerts.ndjson"
+    );
+    assert_eq!(a["truth"], b["truth"]);
+    assert_eq!(a["alerts_raised"], b["alerts_raised"]);
+    let summary = |d: &Path| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).unwrap()).unwrap()
+    };
+    assert_eq!(summary(&kept)["spilled_tubes"], 0);
+    assert!(summary(&spilled)["spilled_tubes"].as_u64().unwrap() > 100);
+    assert!(summary(&spilled)["spilled_households"].as_u64().unwrap() > 100);
+    assert!(!spilled.join(".spill").exists());
 }
 
 /// Tests per person of the closed loop over 10^6 people in k-pools with a
