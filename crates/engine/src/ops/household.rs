@@ -9,7 +9,9 @@
 //! is a boxed slice of them sized to its contents (32 bytes a household in
 //! the map). The few households with a confirmed positive keep the
 //! positives and what each resident was told in a map of their own.
-//! Snapshots keep the form they always had (`household_wire.rs`).
+//! Snapshots keep the form they always had (`household_wire.rs`). With a
+//! spill store, households with no exposure that nobody touches may wait
+//! on disk (`household_cold.rs`).
 
 use std::hash::Hasher;
 use std::sync::Arc;

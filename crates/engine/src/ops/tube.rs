@@ -5,7 +5,8 @@
 //! A tube keeps its manifest, result and receipt packed
 //! (`tube_state.rs`) until retention forgets it: a corrected result
 //! re-decides the tube, and the household directory's contacts point into
-//! its manifest.
+//! its manifest. With a spill store, a decided tube nobody touches may
+//! wait on disk meanwhile (`tube_cold.rs`).
 
 use std::sync::Arc;
 
