@@ -155,8 +155,13 @@ impl Engine {
         SpillStats {
             tubes: self.tubes.spilled(),
             households: self.households.spilled(),
-            hot_bytes: self.tubes.hot_bytes() + self.households.hot_bytes(),
+            hot_bytes: self.hot_bytes(),
         }
+    }
+
+    /// Estimated memory of the tubes and households in memory (bytes).
+    fn hot_bytes(&self) -> usize {
+        self.tubes.hot_bytes() + self.households.hot_bytes()
     }
 
     /// One partition of an engine split over `part.count` partitions (Kafka
@@ -185,6 +190,7 @@ impl Engine {
         if self.spills() && self.spill_budget > 0 {
             let budget = self.spill_budget;
             tubes = tubes.min(budget / TUBE_AND_MANIFEST_BYTES);
+            // A tube's members live in a few households: room for four a tube.
             households = households.min(budget / TUBE_AND_MANIFEST_BYTES * 4);
         }
         self.tubes.reserve(tubes);
@@ -341,7 +347,7 @@ impl Engine {
             return;
         }
         self.spill_checked_at = wm;
-        if self.tubes.hot_bytes() + self.households.hot_bytes() <= self.spill_budget {
+        if self.hot_bytes() <= self.spill_budget {
             return;
         }
         let before = wm - minutes(self.cfg.spill_after_min);

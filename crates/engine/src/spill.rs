@@ -16,14 +16,12 @@
 //! when, depends only on the records and their event times, and spilling
 //! changes no output (proptested against an engine that never spills).
 //! A store that fails (disk full) is kept as an error the driver reads
-//! ([`crate::Engine::spill_error`]) and ends the run with: state that
+//! ([`crate::Engine::take_spill_error`]) and ends the run with: state that
 //! cannot be read back must not be taken for state that never existed.
 //!
 //! Spilled state is not in [`crate::Engine::snapshot`]s: an engine with a
 //! store refuses to snapshot ([`crate::SnapshotError::Spilled`]). Kafka
 //! mode, which checkpoints, keeps its state in memory.
-
-use std::hash::Hash;
 
 use rustc_hash::FxHashMap as HashMap;
 use thiserror::Error;
@@ -112,11 +110,12 @@ struct ColdEntry {
     last: i64,
 }
 
-/// The spilled values of one operator, by key, and their store.
+/// The spilled values of one operator, by a 64-bit key (a hash the
+/// operator checks against the value read back), and their store.
 #[derive(Debug)]
-pub(crate) struct Cold<K> {
+pub(crate) struct Cold {
     store: Box<dyn SpillStore>,
-    index: HashMap<K, ColdEntry>,
+    index: HashMap<u64, ColdEntry>,
     oldest: Oldest,
     /// The cut-off of the latest retention sweep: parts of a value older
     /// than it are dropped when the value is read back.
@@ -129,7 +128,7 @@ pub(crate) struct Cold<K> {
     kind: &'static str,
 }
 
-impl<K: Hash + Eq + Copy> Cold<K> {
+impl Cold {
     /// An empty index over `store`; `kind` names the values in errors.
     pub(crate) fn new(store: Box<dyn SpillStore>, kind: &'static str) -> Self {
         Cold {
@@ -150,7 +149,7 @@ impl<K: Hash + Eq + Copy> Cold<K> {
     }
 
     /// True when `key` is spilled.
-    pub(crate) fn contains(&self, key: &K) -> bool {
+    pub(crate) fn contains(&self, key: &u64) -> bool {
         self.index.contains_key(key)
     }
 
@@ -178,7 +177,7 @@ impl<K: Hash + Eq + Copy> Cold<K> {
     /// False (the caller keeps the value) when the key is spilled already
     /// (a hash shared by two keys), the value is too long, or the store
     /// fails or has failed.
-    pub(crate) fn put(&mut self, key: K, bytes: &[u8], last: i64) -> bool {
+    pub(crate) fn put(&mut self, key: u64, bytes: &[u8], last: i64) -> bool {
         if self.broken || bytes.len() > MAX_LEN || self.index.contains_key(&key) {
             return false;
         }
@@ -210,7 +209,7 @@ impl<K: Hash + Eq + Copy> Cold<K> {
     /// kept for [`Cold::take_error`]).
     pub(crate) fn take<T>(
         &mut self,
-        key: &K,
+        key: &u64,
         f: impl FnOnce(&[u8]) -> Result<Option<T>, String>,
     ) -> Option<T> {
         let entry = *self.index.get(key)?;
@@ -250,7 +249,7 @@ impl<K: Hash + Eq + Copy> Cold<K> {
 mod tests {
     use super::*;
 
-    fn cold() -> Cold<u64> {
+    fn cold() -> Cold {
         Cold::new(Box::<MemorySpill>::default(), "test value")
     }
 
@@ -330,7 +329,7 @@ mod tests {
 
     #[test]
     fn a_failing_store_keeps_the_value_in_memory_and_reports_once() {
-        let mut c = Cold::<u64>::new(Box::new(Full), "test value");
+        let mut c = Cold::new(Box::new(Full), "test value");
         assert!(!c.put(1, b"x", 0), "the caller keeps it");
         assert!(c.has_failed());
         assert!(!c.contains(&1));

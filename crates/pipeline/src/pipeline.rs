@@ -88,6 +88,22 @@ impl Pipeline {
                     source,
                 })
         };
+        // The spill folder first: if it cannot be made, no sink thread
+        // has started.
+        let mut engine = Engine::new(cfg.engine.clone());
+        let spill = if cfg.engine.state_memory_mb > 0 {
+            let dir = match &cfg.engine.spill_dir {
+                Some(d) => SpillDir::create(&d.join(format!("pooltrace-{}", std::process::id())))?,
+                None => SpillDir::create(&out.join(SPILL_DIR))?,
+            };
+            engine.attach_spill(
+                Box::new(dir.store("tubes.spill")?),
+                Box::new(dir.store("households.spill")?),
+            );
+            Some(dir)
+        } else {
+            None
+        };
         let (tx, rx) = sync_channel(8);
         let (to_outcomes, outcomes_rx) = sync_channel(8);
         let (back, spare) = sync_channel(8);
@@ -110,20 +126,6 @@ impl Pipeline {
             .name("pooltrace-sink".into())
             .spawn(move || sinks.run(rx, to_outcomes, outcomes))
             .map_err(|_| RunError::Thread("sink"))?;
-        let mut engine = Engine::new(cfg.engine.clone());
-        let spill = if cfg.engine.state_memory_mb > 0 {
-            let dir = match &cfg.engine.spill_dir {
-                Some(d) => SpillDir::create(&d.join(format!("pooltrace-{}", std::process::id())))?,
-                None => SpillDir::create(&out.join(SPILL_DIR))?,
-            };
-            engine.attach_spill(
-                Box::new(dir.store("tubes.spill")?),
-                Box::new(dir.store("households.spill")?),
-            );
-            Some(dir)
-        } else {
-            None
-        };
         Ok(Pipeline {
             engine,
             spill,

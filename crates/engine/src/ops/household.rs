@@ -176,7 +176,7 @@ pub struct HouseholdOp {
     pub(super) oldest: Oldest,
     /// Households spilled out of memory (`household_cold.rs`), when the
     /// engine has a store. Never in a snapshot.
-    pub(super) cold: Option<Cold<u64>>,
+    pub(super) cold: Option<Cold>,
     /// Residents of the households in memory.
     pub(super) hot_residents: usize,
 }

@@ -49,7 +49,7 @@ pub struct TubeOp {
     /// Tubes spilled out of memory (`tube_cold.rs`), when the engine has
     /// a store. Never in a snapshot (an engine with a store refuses one).
     #[serde(skip)]
-    pub(super) cold: Option<Cold<u64>>,
+    pub(super) cold: Option<Cold>,
     /// Bytes of the packed manifests of the tubes in memory.
     #[serde(skip)]
     pub(super) manifest_bytes: usize,

@@ -97,10 +97,9 @@ impl TubeOp {
                 tube_id: id,
                 state: st,
             };
-            if rmp_serde::encode::write_named(&mut buf, &record).is_err() {
-                return true;
-            }
-            if !cold.put(tube_hash(id), &buf, st.last_at) {
+            if rmp_serde::encode::write_named(&mut buf, &record).is_err()
+                || !cold.put(tube_hash(id), &buf, st.last_at)
+            {
                 return true;
             }
             spilled += 1;
