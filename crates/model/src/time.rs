@@ -34,7 +34,7 @@ impl Timestamp {
     }
 
     /// Builds a timestamp from an instant and an offset in seconds east of UTC.
-    pub fn from_millis(millis: EventTime, offset_secs: i32) -> Self {
+    pub const fn from_millis(millis: EventTime, offset_secs: i32) -> Self {
         Self {
             millis,
             offset_secs,

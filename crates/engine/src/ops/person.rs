@@ -169,9 +169,8 @@ impl PersonOp {
         for p in self.people.values() {
             let open = |k: AlertKind| {
                 p.book
-                    .alerts()
-                    .iter()
-                    .any(|a| a.kind == k && a.state == AlertState::Open)
+                    .states()
+                    .any(|(kind, state)| kind == k && state == AlertState::Open)
             };
             if open(AlertKind::HospitalTransfer) {
                 positive += 1;
@@ -189,7 +188,7 @@ impl PersonOp {
     /// Forgets people with no open alert and no event since `before`.
     pub fn evict(&mut self, before: i64) -> usize {
         self.oldest.sweep(&mut self.people, before, |p| {
-            let open = p.book.alerts().iter().any(|a| a.state == AlertState::Open);
+            let open = p.book.states().any(|(_, state)| state == AlertState::Open);
             (p.last_at >= before || open).then_some(p.last_at)
         })
     }
