@@ -2,15 +2,14 @@
 //!
 //! Every tube holds a `result_missing` timer for a day, and every record
 //! first asks whether its tube has a timer due, so both lookups are cheap:
-//! a hash map by key holds the live timers (the truth), and a map by due
-//! time orders them for firing. A timer fired early for its key (the key's
-//! own next record, [`Timers::due_for_tube`]) leaves a stale copy in the
-//! time order, skipped when its time comes (it is no longer live).
+//! a hash map by key holds each key's live timers, and an ordered set of
+//! (due, kind, key) orders them for firing, in the order they fire. Keys
+//! are stored inline (ids up to 24 bytes): a timer costs no allocation of
+//! its own, and comparing two keys follows no pointer.
 
-use std::collections::btree_map::Entry;
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::BTreeSet;
 
+use compact_str::CompactString;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use smallvec::SmallVec;
@@ -47,9 +46,6 @@ impl TimerKind {
     }
 }
 
-/// The timers due at one time.
-type AtDue = SmallVec<[(TimerKind, Arc<str>); 1]>;
-
 /// A fired timer: due time, kind, key.
 pub type Fired = (EventTime, TimerKind, String);
 
@@ -58,99 +54,69 @@ pub type Fired = (EventTime, TimerKind, String);
 #[derive(Debug, Default)]
 pub struct Timers {
     /// Live timers by key (a key rarely has more than one).
-    by_key: HashMap<Arc<str>, SmallVec<[(EventTime, TimerKind); 1]>>,
-    /// Live timers and stale copies of early-fired ones, by due time
-    /// (inline: due times rarely repeat to the millisecond, and a `Vec`
-    /// per time was an allocation per timer).
-    by_due: BTreeMap<EventTime, AtDue>,
-    live: usize,
+    by_key: HashMap<CompactString, SmallVec<[(EventTime, TimerKind); 1]>>,
+    /// The same timers in firing order.
+    by_due: BTreeSet<(EventTime, TimerKind, CompactString)>,
 }
 
 impl Timers {
     /// Registers a timer for a tube (or pool tube, or batch) id, due at `due`.
     pub fn set(&mut self, due: EventTime, kind: TimerKind, key: &str) {
-        let key = match self.by_key.get_key_value(key) {
-            Some((_, timers)) if timers.contains(&(due, kind)) => return,
-            Some((k, _)) => Arc::clone(k),
-            None => Arc::from(key),
-        };
-        self.by_key
-            .entry(Arc::clone(&key))
-            .or_default()
-            .push((due, kind));
-        self.by_due.entry(due).or_default().push((kind, key));
-        self.live += 1;
+        let timers = self.by_key.entry(CompactString::from(key)).or_default();
+        if timers.contains(&(due, kind)) {
+            return;
+        }
+        timers.push((due, kind));
+        self.by_due.insert((due, kind, CompactString::from(key)));
     }
 
     /// Cancels the live timers of the given kinds for `key` (timers whose
     /// firing can no longer do anything: a tube's `result_missing` once its
     /// result came). Without this every tube held its timers for a day of
     /// event time: a tenth of a one-day demo's heap.
-    ///
-    /// The time order's copy is found by pointer: a live timer's copy
-    /// shares the key's `Arc` with `by_key` (many tubes fall due in the same
-    /// minute, and comparing their ids was most of the cost). A stale copy
-    /// under an older `Arc` of the same id stays until its time, skipped then.
     pub fn cancel(&mut self, key: &str, kinds: &[TimerKind]) {
-        let Some((shared, timers)) = self.by_key.get_key_value(key) else {
+        let Some(timers) = self.by_key.get_mut(key) else {
             return;
         };
-        let shared = Arc::clone(shared);
-        let hits: SmallVec<[(EventTime, TimerKind); 2]> = timers
-            .iter()
-            .filter(|(_, kind)| kinds.contains(kind))
-            .copied()
-            .collect();
-        for (due, kind) in hits {
-            self.take(key, due, kind);
-            if let Entry::Occupied(mut at) = self.by_due.entry(due) {
-                let copies = at.get_mut();
-                // Order within one due time does not matter: `due` sorts.
-                if let Some(i) = copies
-                    .iter()
-                    .position(|(k, ky)| *k == kind && Arc::ptr_eq(ky, &shared))
-                {
-                    copies.swap_remove(i);
-                }
-                if copies.is_empty() {
-                    at.remove();
-                }
+        let owned = CompactString::from(key);
+        let by_due = &mut self.by_due;
+        timers.retain(|&mut (due, kind)| {
+            let hit = kinds.contains(&kind);
+            if hit {
+                by_due.remove(&(due, kind, owned.clone()));
             }
-        }
-    }
-
-    /// Removes a live timer; false when it was not live (a stale copy).
-    fn take(&mut self, key: &str, due: EventTime, kind: TimerKind) -> bool {
-        let Some(timers) = self.by_key.get_mut(key) else {
-            return false;
-        };
-        let Some(i) = timers.iter().position(|t| *t == (due, kind)) else {
-            return false;
-        };
-        timers.remove(i);
+            !hit
+        });
         if timers.is_empty() {
             self.by_key.remove(key);
         }
-        self.live -= 1;
-        true
+    }
+
+    /// Removes a live timer from the key map.
+    fn take(&mut self, key: &str, due: EventTime, kind: TimerKind) {
+        let Some(timers) = self.by_key.get_mut(key) else {
+            return;
+        };
+        if let Some(i) = timers.iter().position(|t| *t == (due, kind)) {
+            timers.swap_remove(i);
+        }
+        if timers.is_empty() {
+            self.by_key.remove(key);
+        }
     }
 
     /// Removes and returns every timer due at or before `watermark`, in order.
     pub fn due(&mut self, watermark: EventTime) -> Vec<Fired> {
         let mut fired = Vec::new();
-        while let Some(entry) = self.by_due.first_entry() {
-            if *entry.key() > watermark {
+        while let Some(first) = self.by_due.first() {
+            if first.0 > watermark {
                 break;
             }
-            let due = *entry.key();
-            let mut at_due = entry.remove();
-            at_due.sort_unstable();
-            at_due.dedup();
-            for (kind, key) in at_due {
-                if self.take(&key, due, kind) {
-                    fired.push((due, kind, key.to_string()));
-                }
-            }
+            let Some((due, kind, key)) = self.by_due.pop_first() else {
+                break;
+            };
+            self.take(&key, due, kind);
+            fired.push((due, kind, key.into_string()));
         }
         fired
     }
@@ -171,32 +137,32 @@ impl Timers {
             return Vec::new();
         }
         found.sort_unstable();
-        found
-            .into_iter()
-            .filter(|&(due, kind)| self.take(key, due, kind))
-            .map(|(due, kind)| (due, kind, key.to_string()))
-            .collect()
+        let owned = CompactString::from(key);
+        let mut fired = Vec::with_capacity(found.len());
+        for (due, kind) in found {
+            self.by_due.remove(&(due, kind, owned.clone()));
+            self.take(key, due, kind);
+            fired.push((due, kind, key.to_string()));
+        }
+        fired
     }
 
     /// How many timers are pending.
     pub fn len(&self) -> usize {
-        self.live
+        self.by_due.len()
     }
 
     /// True when no timer is pending.
     pub fn is_empty(&self) -> bool {
-        self.live == 0
+        self.by_due.is_empty()
     }
 
     /// The live timers in (due, kind, key) order.
     fn sorted(&self) -> Vec<(EventTime, TimerKind, &str)> {
-        let mut all: Vec<_> = self
-            .by_key
+        self.by_due
             .iter()
-            .flat_map(|(k, ts)| ts.iter().map(move |&(due, kind)| (due, kind, &**k)))
-            .collect();
-        all.sort_unstable();
-        all
+            .map(|(due, kind, key)| (*due, *kind, key.as_str()))
+            .collect()
     }
 }
 
@@ -280,7 +246,7 @@ mod tests {
         );
         assert!(t.due_for_tube("a", 30).is_empty());
         assert!(t.due_for_tube("zz", 30).is_empty());
-        // The stale copies are skipped; set again after firing, it fires again.
+        // Fired early, they are gone; set again after firing, it fires again.
         t.set(20, LabOverdue, "a");
         let rest: Vec<_> = t.due(100).into_iter().map(|(d, k, _)| (d, k)).collect();
         assert_eq!(
@@ -330,7 +296,7 @@ mod tests {
         for k in keys.iter().rev() {
             t.set(10, ResultMissing, k);
         }
-        // An early-fired copy under an older `Arc` of the same id, set again.
+        // Fired early for its tube, then set again.
         assert_eq!(t.due_for_tube("tube-07", 10).len(), 1);
         t.set(10, ResultMissing, "tube-07");
         for k in keys.iter().step_by(3) {
@@ -343,7 +309,12 @@ mod tests {
             .map(|(_, k)| (10, ResultMissing, k.clone()))
             .collect();
         assert_eq!(t.len(), want.len());
-        assert_eq!(t.by_due[&10].len(), want.len() + 1, "the stale copy stays");
+        assert_eq!(
+            t.by_due.len(),
+            want.len(),
+            "nothing left behind: {:?}",
+            t.by_due
+        );
         assert_eq!(t.due(10), want);
         assert!(t.is_empty() && t.by_due.is_empty());
     }
