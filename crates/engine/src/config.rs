@@ -114,7 +114,7 @@ pub struct EngineConfig {
     /// key is treated as new (a late correction becomes an orphan result).
     pub retention_hours: i64,
     /// Estimated memory of tubes and households above which the cold ones
-    /// are spilled to disk, in MiB (default 512; 0: never spill). Only
+    /// are spilled to disk, in MiB (default 256; 0: never spill). Only
     /// with a store: `pooltrace run` and `demo` give the engine a file
     /// (`[spill]` in the runtime's config); Kafka mode, which checkpoints
     /// its state, keeps it all in memory. See [`crate::spill`].
@@ -137,7 +137,7 @@ impl Default for EngineConfig {
             ct_rules: CtRules::default(),
             batch: BatchConfig::default(),
             retention_hours: 72,
-            state_memory_mb: 512,
+            state_memory_mb: 256,
             spill_after_min: 60,
             spill_dir: None,
         }
