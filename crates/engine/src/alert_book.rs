@@ -38,8 +38,9 @@ struct Stored {
 const NO_TIME: Timestamp = Timestamp::from_millis(0, 0);
 
 impl Stored {
-    /// Encodes `a`; its id, version and `updated_at` are put back after.
-    fn encode(a: &mut Alert) -> Stored {
+    /// `a` as a book keeps it: `[id length][id][the rest]`; its id,
+    /// version and `updated_at` are put back after.
+    fn write(a: &mut Alert) -> Vec<u8> {
         let id = std::mem::take(&mut a.alert_id);
         let (version, updated_at) = (a.version, a.updated_at);
         a.version = 0;
@@ -53,28 +54,31 @@ impl Stored {
         a.alert_id = id;
         a.version = version;
         a.updated_at = updated_at;
+        bytes
+    }
+
+    /// `a`, whose bytes [`Stored::write`] gave.
+    fn new(a: &Alert, bytes: Vec<u8>) -> Stored {
         Stored {
             kind: a.kind,
             state: a.state,
-            version,
-            updated_at,
+            version: a.version,
+            updated_at: a.updated_at,
             bytes: bytes.into_boxed_slice(),
         }
     }
 
-    fn id_len(&self) -> usize {
-        let mut n = [0; 4];
-        n.copy_from_slice(&self.bytes[..4]);
-        u32::from_le_bytes(n) as usize
+    fn encode(a: &mut Alert) -> Stored {
+        let bytes = Stored::write(a);
+        Stored::new(a, bytes)
     }
 
     fn id(&self) -> &[u8] {
-        &self.bytes[4..4 + self.id_len()]
+        &self.bytes[4..4 + id_len(&self.bytes)]
     }
 
-    /// The content: everything but id, version and `updated_at`.
     fn content(&self) -> &[u8] {
-        &self.bytes[4 + self.id_len()..]
+        content(&self.bytes)
     }
 
     fn decode(&self) -> Alert {
@@ -85,6 +89,18 @@ impl Stored {
         a.updated_at = self.updated_at;
         a
     }
+}
+
+fn id_len(bytes: &[u8]) -> usize {
+    let mut n = [0; 4];
+    n.copy_from_slice(&bytes[..4]);
+    u32::from_le_bytes(n) as usize
+}
+
+/// What two states of one alert are compared by: everything but id,
+/// version and `updated_at`.
+fn content(bytes: &[u8]) -> &[u8] {
+    &bytes[4 + id_len(bytes)..]
 }
 
 impl AlertBook {
@@ -139,10 +155,11 @@ impl AlertBook {
                         wanted[i] = true;
                     }
                     d.version = self.emitted[i].version + 1;
-                    let stored = Stored::encode(&mut d);
+                    let bytes = Stored::write(&mut d);
                     let prev = &mut self.emitted[i];
-                    if prev.content() != stored.content() {
-                        *prev = stored;
+                    // Unchanged (the usual case): nothing is kept of it.
+                    if prev.content() != content(&bytes) {
+                        *prev = Stored::new(&d, bytes);
                         out.push(Effect::Alert(Box::new(d)));
                     }
                 }

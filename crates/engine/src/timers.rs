@@ -75,24 +75,40 @@ impl Timers {
     /// result came). Without this every tube held its timers for a day of
     /// event time: a tenth of a one-day demo's heap.
     pub fn cancel(&mut self, key: &str, kinds: &[TimerKind]) {
+        self.remove_where(key, |_, kind| kinds.contains(&kind));
+    }
+
+    /// Removes the live timers of `key` that `hit` picks, from both orders,
+    /// and returns them.
+    fn remove_where(
+        &mut self,
+        key: &str,
+        hit: impl Fn(EventTime, TimerKind) -> bool,
+    ) -> SmallVec<[(EventTime, TimerKind); 2]> {
+        let mut removed = SmallVec::new();
         let Some(timers) = self.by_key.get_mut(key) else {
-            return;
+            return removed;
         };
-        let owned = CompactString::from(key);
-        let by_due = &mut self.by_due;
         timers.retain(|&mut (due, kind)| {
-            let hit = kinds.contains(&kind);
-            if hit {
-                by_due.remove(&(due, kind, owned.clone()));
+            let h = hit(due, kind);
+            if h {
+                removed.push((due, kind));
             }
-            !hit
+            !h
         });
         if timers.is_empty() {
             self.by_key.remove(key);
         }
+        if !removed.is_empty() {
+            let owned = CompactString::from(key);
+            for &(due, kind) in &removed {
+                self.by_due.remove(&(due, kind, owned.clone()));
+            }
+        }
+        removed
     }
 
-    /// Removes a live timer from the key map.
+    /// Removes a fired timer from the key map.
     fn take(&mut self, key: &str, due: EventTime, kind: TimerKind) {
         let Some(timers) = self.by_key.get_mut(key) else {
             return;
@@ -125,26 +141,12 @@ impl Timers {
     /// tube due at or before `at`, in due order: the tube's own next record
     /// shows that time has passed for it.
     pub fn due_for_tube(&mut self, key: &str, at: EventTime) -> Vec<Fired> {
-        let Some(timers) = self.by_key.get(key) else {
-            return Vec::new();
-        };
-        let mut found: SmallVec<[(EventTime, TimerKind); 2]> = timers
-            .iter()
-            .filter(|(due, kind)| *due <= at && kind.is_tube())
-            .copied()
-            .collect();
-        if found.is_empty() {
-            return Vec::new();
-        }
+        let mut found = self.remove_where(key, |due, kind| due <= at && kind.is_tube());
         found.sort_unstable();
-        let owned = CompactString::from(key);
-        let mut fired = Vec::with_capacity(found.len());
-        for (due, kind) in found {
-            self.by_due.remove(&(due, kind, owned.clone()));
-            self.take(key, due, kind);
-            fired.push((due, kind, key.to_string()));
-        }
-        fired
+        found
+            .into_iter()
+            .map(|(due, kind)| (due, kind, key.to_string()))
+            .collect()
     }
 
     /// How many timers are pending.
