@@ -32,3 +32,31 @@ proptest! {
         prop_assert_eq!(plain, reserved);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    /// `Engine::warm` only reads: warming the next records (seen or not,
+    /// in any window) leaves the effects, dispositions and summary (with
+    /// its state sizes) exactly those of an engine never warmed.
+    #[test]
+    fn a_warmed_engine_gives_the_same_effects(
+        tubes in tube_strategy(true),
+        window in 1usize..40,
+    ) {
+        let recs = records(&tubes);
+        let run = |warm: bool| {
+            let mut e = Engine::new(EngineConfig::default());
+            let mut out = Vec::new();
+            let mut dispositions = Vec::new();
+            for (i, r) in recs.iter().enumerate() {
+                if warm {
+                    e.warm(recs[i..(i + window).min(recs.len())].iter());
+                }
+                dispositions.push(e.handle(r.clone(), &mut out));
+            }
+            (out, dispositions, format!("{:?}", e.summary()))
+        };
+        prop_assert_eq!(run(false), run(true));
+    }
+}

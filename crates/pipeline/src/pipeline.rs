@@ -210,6 +210,11 @@ impl Pipeline {
         self.send(ToSink::Dead(d))
     }
 
+    /// Tells the engine which records come next ([`Engine::warm`]).
+    pub fn warm<'a>(&self, records: impl Iterator<Item = &'a Record> + Clone) {
+        self.engine.warm(records);
+    }
+
     /// The engine (for its watermark and summary).
     pub fn engine(&self) -> &Engine {
         &self.engine

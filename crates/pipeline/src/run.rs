@@ -16,6 +16,11 @@ use crate::{Config, Pipeline, RunReport};
 /// Items per batch handed from the reader thread to the engine.
 const BATCH: usize = 1024;
 
+/// Records whose state the engine reads ahead at a time ([`Pipeline::warm`]):
+/// enough for the reads of memory to overlap, few enough that what they
+/// bring stays in the cache until used.
+const WARM: usize = 64;
+
 /// Marks a directory as pooltrace output, so a later run may replace it.
 const OUT_MARKER: &str = ".pooltrace-out";
 
@@ -164,11 +169,21 @@ pub fn run_files(cfg: &Config, inputs: &Inputs, out: &Path) -> Result<RunReport,
         })
         .map_err(|_| RunError::Thread("reader"))?;
     for batch in rx {
-        for item in batch {
-            match item {
-                Item::Dead(d) => pipeline.dead_letter(d)?,
-                Item::Record(p) => {
-                    pipeline.push(p.record, p.origin)?;
+        let mut items = batch.into_iter();
+        while !items.as_slice().is_empty() {
+            // The engine reads ahead the state the next records touch.
+            let ahead = &items.as_slice()[..items.len().min(WARM)];
+            let n = ahead.len();
+            pipeline.warm(ahead.iter().filter_map(|i| match i {
+                Item::Record(p) => Some(&p.record),
+                Item::Dead(_) => None,
+            }));
+            for item in items.by_ref().take(n) {
+                match item {
+                    Item::Dead(d) => pipeline.dead_letter(d)?,
+                    Item::Record(p) => {
+                        pipeline.push(p.record, p.origin)?;
+                    }
                 }
             }
         }

@@ -202,6 +202,20 @@ impl TubeOp {
         Ok(())
     }
 
+    /// Reads, ahead of their records, where these tubes live in memory:
+    /// the map's slots and the first bytes of each tube's manifest (see
+    /// [`crate::Engine::warm`]). Changes nothing.
+    pub fn warm<'a>(&self, tube_ids: impl Iterator<Item = &'a str>) {
+        for id in tube_ids {
+            let first = self
+                .tubes
+                .get(id)
+                .and_then(|st| st.manifest.as_ref())
+                .and_then(|m| m.as_bytes().first().copied());
+            std::hint::black_box(first);
+        }
+    }
+
     /// A result arrived.
     pub fn on_result(&mut self, r: LabResult, cfg: &EngineConfig, ob: &mut Outbox) -> Applied {
         self.thaw(&r.tube_id);
