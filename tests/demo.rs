@@ -166,6 +166,7 @@ fn the_closed_loop_spilling_cold_state_raises_the_same_alerts() {
     assert_eq!(summary(&kept)["spilled_tubes"], 0);
     assert!(summary(&spilled)["spilled_tubes"].as_u64().unwrap() > 100);
     assert!(summary(&spilled)["spilled_households"].as_u64().unwrap() > 100);
+    assert!(summary(&spilled)["spilled_people"].as_u64().unwrap() > 10);
     assert!(!spilled.join(".spill").exists());
 }
 

@@ -65,7 +65,7 @@ pub struct Engine {
     pub(crate) external_time: bool,
     /// Watermark of the last look at whether to spill ([`crate::spill`]).
     pub(crate) spill_checked_at: i64,
-    /// Bytes of tubes and households in memory past which cold ones are
+    /// Bytes of tubes, households and people in memory past which cold ones are
     /// spilled (0: never); from the config at [`Engine::attach_spill`].
     pub(crate) spill_budget: usize,
 }
@@ -85,7 +85,9 @@ pub struct SpillStats {
     pub tubes: usize,
     /// Households out of memory now.
     pub households: usize,
-    /// Estimated memory of the tubes and households in memory (bytes).
+    /// People out of memory now.
+    pub people: usize,
+    /// Estimated memory of the tubes, households and people in memory (bytes).
     pub hot_bytes: usize,
 }
 
@@ -114,18 +116,15 @@ impl Engine {
     }
 
     /// Gives the engine stores for cold state: from now on, when its
-    /// tubes and households in memory pass `state_memory_mb` (estimated),
+    /// tubes, households and people in memory pass `state_memory_mb` (estimated),
     /// those untouched for `spill_after_min` are spilled (see
     /// [`crate::spill`]). Outputs are the same as without; memory is not.
     /// Such an engine cannot [`Engine::snapshot`]. A store that fails ends
     /// the run: check [`Engine::take_spill_error`] after each call.
-    pub fn attach_spill(
-        &mut self,
-        tubes: Box<dyn crate::spill::SpillStore>,
-        households: Box<dyn crate::spill::SpillStore>,
-    ) {
-        self.tubes.attach_store(tubes);
-        self.households.attach_store(households);
+    pub fn attach_spill(&mut self, stores: crate::spill::SpillStores) {
+        self.tubes.attach_store(stores.tubes);
+        self.households.attach_store(stores.households);
+        self.people.attach_store(stores.people);
         self.spill_budget = (self.cfg.state_memory_mb as usize).saturating_mul(1 << 20);
     }
 
@@ -148,6 +147,7 @@ impl Engine {
         self.tubes
             .take_spill_error()
             .or_else(|| self.households.take_spill_error())
+            .or_else(|| self.people.take_spill_error())
     }
 
     /// What is spilled, and what is in memory.
@@ -155,13 +155,14 @@ impl Engine {
         SpillStats {
             tubes: self.tubes.spilled(),
             households: self.households.spilled(),
+            people: self.people.spilled(),
             hot_bytes: self.hot_bytes(),
         }
     }
 
-    /// Estimated memory of the tubes and households in memory (bytes).
+    /// Estimated memory of the tubes, households and people in memory (bytes).
     fn hot_bytes(&self) -> usize {
-        self.tubes.hot_bytes() + self.households.hot_bytes()
+        self.tubes.hot_bytes() + self.households.hot_bytes() + self.people.hot_bytes()
     }
 
     /// One partition of an engine split over `part.count` partitions (Kafka
@@ -356,7 +357,7 @@ impl Engine {
         self.spill_cold(wm);
     }
 
-    /// Spills the cold tubes and households when those in memory pass the
+    /// Spills the cold tubes, households and people when those in memory pass the
     /// budget, looking at most once per [`SPILL_CHECK_MS`] of watermark.
     fn spill_cold(&mut self, wm: EventTime) {
         if !self.spills()
@@ -372,6 +373,7 @@ impl Engine {
         let before = wm - minutes(self.cfg.spill_after_min);
         self.tubes.spill(before);
         self.households.spill(before);
+        self.people.spill(before);
     }
 
     /// Forgets state older than the retention window, at most once per

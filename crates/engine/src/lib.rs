@@ -32,7 +32,8 @@
 //! same final alert states, and a replay emit nothing new.
 //!
 //! Cold state can leave memory: with stores attached
-//! ([`Engine::attach_spill`]), tubes and households untouched for a while
+//! ([`Engine::attach_spill`]), tubes, households and people (with no open
+//! alert) untouched for a while
 //! are written out once those in memory pass a budget, and read back when
 //! touched ([`spill`]). Outputs do not change; the store is the one door
 //! to I/O, a trait the runtime implements over a file.

@@ -1,14 +1,16 @@
-//! Cold state out of memory: the tubes and households nobody has touched
-//! for a while, written to a [`SpillStore`] and read back when a record or
+//! Cold state out of memory: the tubes, households and people nobody has
+//! touched for a while, written to a [`SpillStore`] and read back when a record or
 //! message needs them again.
 //!
 //! Most state is cold soon after it is made: a negative pool's tube and its
 //! members' households are needed again only for a correction, a replay, a
 //! later sighting at the same address or a positive co-resident. Kept in
 //! memory they made the engine grow about 110 bytes a person cleared (the
-//! packed manifest, the tube, the residents). Spilled, a tube or a
-//! household costs one entry of an index in memory (16 bytes and
-//! its key) and its bytes in the store.
+//! packed manifest, the tube, the residents). A person with a tube of
+//! their own, or whose alerts are all resolved, is needed again only if
+//! another tube or an exposure concerns them. Spilled, a tube, household or
+//! person costs one entry of an index in memory (16 bytes and its key) and
+//! its bytes in the store.
 //!
 //! The store is the only thing here that is not pure: a trait the driver
 //! implements over a file (`pooltrace_pipeline::spill_file`); tests use
@@ -43,6 +45,26 @@ pub enum SpillError {
         offset: u64,
         why: String,
     },
+}
+
+/// The stores of an engine's cold state, one for each operator that spills
+/// ([`crate::Engine::attach_spill`]).
+#[derive(Debug)]
+pub struct SpillStores {
+    pub tubes: Box<dyn SpillStore>,
+    pub households: Box<dyn SpillStore>,
+    pub people: Box<dyn SpillStore>,
+}
+
+impl SpillStores {
+    /// Three stores in memory (tests).
+    pub fn in_memory() -> Self {
+        SpillStores {
+            tubes: Box::<MemorySpill>::default(),
+            households: Box::<MemorySpill>::default(),
+            people: Box::<MemorySpill>::default(),
+        }
+    }
 }
 
 /// Where cold state goes: an append-only byte store read at random.

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use pooltrace_engine::spill::MemorySpill;
+use pooltrace_engine::spill::SpillStores;
 use pooltrace_engine::{Engine, EngineConfig};
 use pooltrace_model::{decode_record, Record, RecordKind, Timestamp};
 
@@ -46,7 +46,7 @@ fn check_with(name: &str, spill: bool) {
         ..EngineConfig::default()
     });
     if spill {
-        engine.attach_spill(Box::<MemorySpill>::default(), Box::<MemorySpill>::default());
+        engine.attach_spill(SpillStores::in_memory());
         engine.set_spill_budget(1);
     }
     let mut effects = Vec::new();

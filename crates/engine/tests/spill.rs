@@ -7,7 +7,7 @@ mod common;
 
 use common::random_tubes::*;
 use common::*;
-use pooltrace_engine::spill::{MemorySpill, SpillError, SpillStore};
+use pooltrace_engine::spill::{MemorySpill, SpillError, SpillStore, SpillStores};
 use pooltrace_engine::{Disposition, Effect, Engine, EngineConfig, SnapshotError};
 use pooltrace_model::{Record, RecordKind};
 use proptest::prelude::*;
@@ -19,7 +19,7 @@ fn spilling(cfg: EngineConfig) -> Engine {
         spill_after_min: 0,
         ..cfg
     });
-    e.attach_spill(Box::<MemorySpill>::default(), Box::<MemorySpill>::default());
+    e.attach_spill(SpillStores::in_memory());
     e.set_spill_budget(1);
     e
 }
@@ -197,6 +197,66 @@ fn the_tubes_and_households_out_of_memory_are_counted_and_come_back() {
     assert!(e.spill_stats().tubes < before.tubes);
 }
 
+/// People with a negative tube of their own on day 10 (kept: no alert,
+/// but their result stands), a day later in a positive pool, one of them
+/// retested negative, and the pool corrected to negative on day 13.
+fn people_seen_again() -> Vec<Record> {
+    let region = json!({"district": "Chaoyang", "street": "Nanhu", "community": "Yuanyi"});
+    let single = |tube: &str, p: u32, when: &str, retest_of: Option<&str>| {
+        let mut m = json!({"tube_id": tube, "kind": "single", "collected_at": when,
+            "site_id": "SITE-1", "region": region, "members": [member(p, "401")]});
+        if let Some(pool) = retest_of {
+            m["retest_of"] = json!(pool);
+        }
+        rec(RecordKind::Manifest, m)
+    };
+    let mut recs = Vec::new();
+    for p in 0..4u32 {
+        let tube = format!("S10-{p}");
+        recs.push(single(&tube, p, &at(10, "08:00"), None));
+        recs.push(result_at(&tube, &at(10, "10:00"), neg(), "final"));
+    }
+    let members = (0..4u32).map(|p| member(p, "401")).collect();
+    recs.push(manifest_at("P11", "pool", &at(11, "08:00"), members));
+    recs.push(result_at("P11", &at(11, "10:00"), pos(), "final"));
+    recs.push(single("S11-1", 1, &at(11, "12:00"), Some("P11")));
+    recs.push(result_at("S11-1", &at(11, "14:00"), neg(), "final"));
+    recs.push(result_at("P11", &at(13, "10:00"), neg(), "corrected"));
+    recs
+}
+
+#[test]
+fn people_out_of_memory_are_counted_come_back_and_change_nothing() {
+    let recs = people_seen_again();
+    assert_same(EngineConfig::default(), &recs, None);
+    assert_same(EngineConfig::default(), &recs, Some(&at(20, "00:00")));
+    let mut e = spilling(EngineConfig::default());
+    let mut out = Vec::new();
+    // Day 10, then the pool's manifest of day 11 (the watermark jumps a day).
+    for r in &recs[..9] {
+        e.handle(r.clone(), &mut out);
+    }
+    let before = e.spill_stats();
+    assert_eq!(before.people, 4, "{before:?}");
+    assert_eq!(
+        e.summary().state_sizes.1,
+        4,
+        "spilled people are still held"
+    );
+    // The positive pool brings its members back: each gets a pool retest.
+    e.handle(recs[9].clone(), &mut out);
+    assert_eq!(e.spill_stats().people, 0);
+    assert_eq!(e.summary().state_sizes.1, 4, "people held, spilled or not");
+    let retests = out
+        .iter()
+        .filter(
+            |f| matches!(f, Effect::Alert(a) if a.kind == pooltrace_model::AlertKind::PoolRetest),
+        )
+        .count();
+    assert_eq!(retests, 4);
+    assert!(e.take_spill_error().is_none());
+}
+
 #[test]
 fn an_engine_that_spills_refuses_to_snapshot_and_restore() {
     let mut e = spilling(EngineConfig::default());
@@ -233,10 +293,10 @@ fn a_store_that_fails_is_reported_and_what_it_refused_stays_in_memory() {
         spill_after_min: 0,
         ..EngineConfig::default()
     });
-    e.attach_spill(
-        Box::new(FillsUp(MemorySpill::default(), 3)),
-        Box::<MemorySpill>::default(),
-    );
+    e.attach_spill(SpillStores {
+        tubes: Box::new(FillsUp(MemorySpill::default(), 3)),
+        ..SpillStores::in_memory()
+    });
     e.set_spill_budget(1);
     let mut out = Vec::new();
     let mut errors = Vec::new();

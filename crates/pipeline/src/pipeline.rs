@@ -96,10 +96,11 @@ impl Pipeline {
                 Some(d) => SpillDir::create(&d.join(format!("pooltrace-{}", std::process::id())))?,
                 None => SpillDir::create(&out.join(SPILL_DIR))?,
             };
-            engine.attach_spill(
-                Box::new(dir.store("tubes.spill")?),
-                Box::new(dir.store("households.spill")?),
-            );
+            engine.attach_spill(pooltrace_engine::spill::SpillStores {
+                tubes: Box::new(dir.store("tubes.spill")?),
+                households: Box::new(dir.store("households.spill")?),
+                people: Box::new(dir.store("people.spill")?),
+            });
             Some(dir)
         } else {
             None
@@ -253,6 +254,7 @@ impl Pipeline {
         let spilled = engine.spill_stats();
         report.spilled_tubes = spilled.tubes as u64;
         report.spilled_households = spilled.households as u64;
+        report.spilled_people = spilled.people as u64;
         drop(engine);
         drop(spill);
         let stats = sink

@@ -25,10 +25,11 @@ pub struct RunReport {
     pub parquet_rows: BTreeMap<&'static str, u64>,
     /// Parquet files written.
     pub parquet_files: u64,
-    /// Tubes and households out of memory at the end (spilled to disk,
-    /// see `engine.state_memory_mb`).
+    /// Tubes, households and people out of memory at the end (spilled to
+    /// disk, see `engine.state_memory_mb`).
     pub spilled_tubes: u64,
     pub spilled_households: u64,
+    pub spilled_people: u64,
     /// Wall-clock seconds the run took.
     pub elapsed_secs: f64,
 }
@@ -119,11 +120,11 @@ impl fmt::Display for RunReport {
             self.parquet_files,
             rows.join(", ")
         )?;
-        if self.spilled_tubes + self.spilled_households > 0 {
+        if self.spilled_tubes + self.spilled_households + self.spilled_people > 0 {
             writeln!(
                 f,
-                "  spilled to disk   {} tubes, {} households (cold state past engine.state_memory_mb)",
-                self.spilled_tubes, self.spilled_households
+                "  spilled to disk   {} tubes, {} households, {} people (cold state past engine.state_memory_mb)",
+                self.spilled_tubes, self.spilled_households, self.spilled_people
             )?;
         }
         write!(

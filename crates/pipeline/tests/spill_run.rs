@@ -110,7 +110,10 @@ fn a_run_that_spills_writes_what_a_run_in_memory_writes() {
     let (kept, spilled) = (dir.path().join("kept"), dir.path().join("spilled"));
     let a = run(&inputs, &kept, 0);
     let b = run(&inputs, &spilled, 1);
-    assert_eq!((a.spilled_tubes, a.spilled_households), (0, 0));
+    assert_eq!(
+        (a.spilled_tubes, a.spilled_households, a.spilled_people),
+        (0, 0, 0)
+    );
     assert!(b.spilled_tubes > 3000, "{} tubes spilled", b.spilled_tubes);
     assert!(
         b.spilled_households > 15000,

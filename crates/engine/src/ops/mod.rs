@@ -7,6 +7,7 @@ mod household_cold;
 mod household_wire;
 pub(crate) mod oldest;
 pub mod person;
+mod person_cold;
 mod person_rules;
 pub mod pool;
 pub mod tube;

@@ -30,9 +30,9 @@ pub(crate) struct PersonState {
     pub obs: Vec<Arc<Observation>>,
     households: Vec<HouseholdKey>,
     rare: Option<Box<Rare>>,
-    book: AlertBook,
+    pub(super) book: AlertBook,
     /// Latest event time about this person (for retention).
-    last_at: i64,
+    pub(super) last_at: i64,
 }
 
 /// The part of a person's state most people never need.
@@ -139,31 +139,37 @@ impl<'de> serde::Deserialize<'de> for PersonState {
 struct ToldRetest(String, RetestStatus, #[serde(default)] Option<Timestamp>);
 
 /// All people with something to remember. People cleared by a negative pool
-/// and nothing else are not kept: memory does not grow with them.
+/// and nothing else are not kept: memory does not grow with them. With a
+/// spill store, people with no open alert that nothing touches may wait on
+/// disk (`person_cold.rs`).
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct PersonOp {
     /// By person id, stored inline (ids up to 24 bytes).
-    people: HashMap<CompactString, PersonState>,
+    pub(super) people: HashMap<CompactString, PersonState>,
     /// Lower bound of the people's `last_at` (not snapshotted: relearnt).
     #[serde(skip)]
-    oldest: Oldest,
+    pub(super) oldest: Oldest,
+    /// People spilled out of memory, when the engine has a store. Never in
+    /// a snapshot.
+    #[serde(skip)]
+    pub(super) cold: Option<crate::spill::Cold>,
 }
 
 impl PersonOp {
-    /// People held.
+    /// People held, in memory or spilled.
     pub fn len(&self) -> usize {
-        self.people.len()
+        self.people.len() + self.spilled()
     }
 
     /// True when nobody is held.
     pub fn is_empty(&self) -> bool {
-        self.people.is_empty()
+        self.len() == 0
     }
 
     /// Counts people by their current standing: (positive, pending).
     /// Positive: an open `hospital_transfer`. Pending: no positive, but an
     /// open retest-type alert (pool retest, parallel retest, resample,
-    /// presumptive positive).
+    /// presumptive positive). Spilled people have no open alert: neither.
     pub fn standing(&self) -> (u64, u64) {
         let (mut positive, mut pending) = (0, 0);
         for p in self.people.values() {
@@ -187,10 +193,11 @@ impl PersonOp {
 
     /// Forgets people with no open alert and no event since `before`.
     pub fn evict(&mut self, before: i64) -> usize {
-        self.oldest.sweep(&mut self.people, before, |p| {
+        let hot = self.oldest.sweep(&mut self.people, before, |p| {
             let open = p.book.states().any(|(_, state)| state == AlertState::Open);
             (p.last_at >= before || open).then_some(p.last_at)
-        })
+        });
+        hot + self.evict_cold(before)
     }
 
     /// A tube this person was in was decided.
@@ -211,6 +218,7 @@ impl PersonOp {
         };
         // Read once (each read checks the packed bytes' UTF-8).
         let person_id = contact.person_id();
+        self.thaw(person_id);
         ob.effects.push(Effect::PersonOutcome(PersonOutcomeRow {
             person_id: person_id.into(),
             tube_id: obs.tube_id.clone(),
@@ -262,6 +270,7 @@ impl PersonOp {
         cfg: &EngineConfig,
         ob: &mut Outbox,
     ) {
+        self.thaw(contact.person_id());
         if source.is_none() && !self.people.contains_key(contact.person_id()) {
             return;
         }
