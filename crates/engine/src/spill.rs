@@ -124,6 +124,25 @@ const MAX_LEN: usize = (1 << 24) - 1;
 /// Largest offset (40 bits: a terabyte of spilled state).
 const MAX_OFFSET: u64 = (1 << 40) - 1;
 
+/// A value spilled under a string id (a tube's, a person's), with the id:
+/// two ids that share a 64-bit hash are told apart by it.
+#[derive(serde::Serialize)]
+struct ByIdRef<'a, T> {
+    id: &'a str,
+    value: &'a T,
+}
+
+#[derive(serde::Deserialize)]
+struct ById<T> {
+    id: compact_str::CompactString,
+    value: T,
+}
+
+/// The index key of a string id.
+fn id_hash(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
+}
+
 /// Where one spilled value is, and its latest event time (for retention).
 #[derive(Clone, Copy, Debug)]
 struct ColdEntry {
@@ -254,6 +273,36 @@ impl Cold {
                 None
             }
         }
+    }
+
+    /// Spills `value` under `id` (MessagePack with named fields, encoded
+    /// in `buf`), last touched at `last`; false as [`Cold::put`].
+    pub(crate) fn put_by_id<T: serde::Serialize>(
+        &mut self,
+        id: &str,
+        value: &T,
+        last: i64,
+        buf: &mut Vec<u8>,
+    ) -> bool {
+        buf.clear();
+        rmp_serde::encode::write_named(buf, &ByIdRef { id, value }).is_ok()
+            && self.put(id_hash(id), buf, last)
+    }
+
+    /// Takes back the value spilled under `id` (with the id, as stored),
+    /// if there is one.
+    pub(crate) fn take_by_id<T: serde::de::DeserializeOwned>(
+        &mut self,
+        id: &str,
+    ) -> Option<(compact_str::CompactString, T)> {
+        let key = id_hash(id);
+        if !self.contains(&key) {
+            return None;
+        }
+        self.take(&key, |bytes| {
+            let s: ById<T> = rmp_serde::from_slice(bytes).map_err(|e| e.to_string())?;
+            Ok((s.id == id).then_some((s.id, s.value)))
+        })
     }
 
     /// Forgets values last touched before `before`; returns how many. The

@@ -8,14 +8,11 @@
 //! its contact, the whole packed manifest it was listed in.
 //!
 //! A spilled person is their snapshot form (MessagePack with named
-//! fields) under a 64-bit hash of their id; the id is in the record, and
-//! a person whose hash another has spilled already stays in memory.
+//! fields) under a 64-bit hash of their id ([`Cold::put_by_id`]); a person
+//! whose hash another has spilled already stays in memory.
 //! Retention forgets a spilled person as it would in memory: their latest
 //! event time is older than the cut-off and (spilled only then) no alert of
 //! theirs is open.
-
-use compact_str::CompactString;
-use serde::{Deserialize, Serialize};
 
 use pooltrace_model::AlertState;
 
@@ -25,22 +22,6 @@ use crate::spill::{Cold, SpillError, SpillStore};
 /// What a person in memory costs, estimated: the map entry (id and
 /// 112-byte state), an alert book and an observation or two.
 pub(crate) const PERSON_BYTES: usize = 400;
-
-#[derive(Serialize)]
-struct SpilledRef<'a> {
-    person_id: &'a str,
-    state: &'a PersonState,
-}
-
-#[derive(Deserialize)]
-struct Spilled {
-    person_id: CompactString,
-    state: PersonState,
-}
-
-fn person_hash(id: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
-}
 
 impl PersonOp {
     /// From now on, cold people can be spilled to `store`.
@@ -66,20 +47,12 @@ impl PersonOp {
     /// Brings person `id` back into memory if they were spilled.
     pub(super) fn thaw(&mut self, id: &str) {
         let Some(cold) = &mut self.cold else { return };
-        if cold.len() == 0 {
+        if cold.len() == 0 || self.people.contains_key(id) {
             return;
         }
-        let key = person_hash(id);
-        if !cold.contains(&key) || self.people.contains_key(id) {
-            return;
-        }
-        let back = cold.take(&key, |bytes| {
-            let s: Spilled = rmp_serde::from_slice(bytes).map_err(|e| e.to_string())?;
-            Ok((s.person_id == id).then_some(s))
-        });
-        if let Some(s) = back {
-            self.oldest.note(s.state.last_at);
-            self.people.insert(s.person_id, s.state);
+        if let Some((id, state)) = cold.take_by_id::<PersonState>(id) {
+            self.oldest.note(state.last_at);
+            self.people.insert(id, state);
         }
     }
 
@@ -96,14 +69,7 @@ impl PersonOp {
             {
                 return true;
             }
-            buf.clear();
-            let record = SpilledRef {
-                person_id: id,
-                state: st,
-            };
-            if rmp_serde::encode::write_named(&mut buf, &record).is_err()
-                || !cold.put(person_hash(id), &buf, st.last_at)
-            {
+            if !cold.put_by_id(id, st, st.last_at, &mut buf) {
                 return true;
             }
             spilled += 1;

@@ -3,11 +3,8 @@
 //! for a while is written to the engine's spill store ([`crate::spill`])
 //! and read back by the next record about it (a correction, a replay, a
 //! late receipt). A spilled tube is its snapshot form, MessagePack with
-//! named fields, under a 64-bit hash of its id; the id is in the record,
-//! and a tube whose hash another tube has spilled already stays in memory.
-
-use compact_str::CompactString;
-use serde::{Deserialize, Serialize};
+//! named fields, under a 64-bit hash of its id ([`Cold::put_by_id`]); a
+//! tube whose hash another tube has spilled already stays in memory.
 
 use super::tube::TubeOp;
 use super::tube_state::TubeState;
@@ -17,22 +14,6 @@ use crate::spill::{Cold, SpillError, SpillStore};
 /// (64-byte state, 24-byte id), result and receipt, measured with
 /// heaptrack on the demo (benches/README.md, session 17).
 pub(crate) const TUBE_BYTES: usize = 160;
-
-#[derive(Serialize)]
-struct SpilledRef<'a> {
-    tube_id: &'a str,
-    state: &'a TubeState,
-}
-
-#[derive(Deserialize)]
-struct Spilled {
-    tube_id: CompactString,
-    state: TubeState,
-}
-
-fn tube_hash(id: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
-}
 
 impl TubeOp {
     /// From now on, cold tubes can be spilled to `store`.
@@ -63,18 +44,13 @@ impl TubeOp {
     /// Brings tube `id` back into memory if it was spilled.
     pub(super) fn thaw(&mut self, id: &str) {
         let Some(cold) = &mut self.cold else { return };
-        let key = tube_hash(id);
-        if !cold.contains(&key) || self.tubes.contains_key(id) {
+        if self.tubes.contains_key(id) {
             return;
         }
-        let back = cold.take(&key, |bytes| {
-            let s: Spilled = rmp_serde::from_slice(bytes).map_err(|e| e.to_string())?;
-            Ok((s.tube_id == id).then_some(s))
-        });
-        if let Some(s) = back {
-            self.manifest_bytes += s.state.manifest.as_ref().map_or(0, |m| m.as_bytes().len());
-            self.oldest.note(s.state.last_at);
-            self.tubes.insert(s.tube_id, s.state);
+        if let Some((id, state)) = cold.take_by_id::<TubeState>(id) {
+            self.manifest_bytes += state.manifest.as_ref().map_or(0, |m| m.as_bytes().len());
+            self.oldest.note(state.last_at);
+            self.tubes.insert(id, state);
         }
     }
 
@@ -92,14 +68,7 @@ impl TubeOp {
             {
                 return true;
             }
-            buf.clear();
-            let record = SpilledRef {
-                tube_id: id,
-                state: st,
-            };
-            if rmp_serde::encode::write_named(&mut buf, &record).is_err()
-                || !cold.put(tube_hash(id), &buf, st.last_at)
-            {
+            if !cold.put_by_id(id, st, st.last_at, &mut buf) {
                 return true;
             }
             spilled += 1;
