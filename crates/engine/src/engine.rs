@@ -65,8 +65,8 @@ pub struct Engine {
     pub(crate) external_time: bool,
     /// Watermark of the last look at whether to spill ([`crate::spill`]).
     pub(crate) spill_checked_at: i64,
-    /// Bytes of tubes, households and people in memory past which cold ones are
-    /// spilled (0: never); from the config at [`Engine::attach_spill`].
+    /// Bytes of tubes, households and people in memory past which cold ones
+    /// are spilled (0: never); from the config at [`Engine::attach_spill`].
     pub(crate) spill_budget: usize,
 }
 
@@ -116,8 +116,8 @@ impl Engine {
     }
 
     /// Gives the engine stores for cold state: from now on, when its
-    /// tubes, households and people in memory pass `state_memory_mb` (estimated),
-    /// those untouched for `spill_after_min` are spilled (see
+    /// tubes, households and people in memory pass `state_memory_mb`
+    /// (estimated), those untouched for `spill_after_min` are spilled (see
     /// [`crate::spill`]). Outputs are the same as without; memory is not.
     /// Such an engine cannot [`Engine::snapshot`]. A store that fails ends
     /// the run: check [`Engine::take_spill_error`] after each call.
@@ -357,8 +357,8 @@ impl Engine {
         self.spill_cold(wm);
     }
 
-    /// Spills the cold tubes, households and people when those in memory pass the
-    /// budget, looking at most once per [`SPILL_CHECK_MS`] of watermark.
+    /// Spills the cold tubes, households and people when those in memory
+    /// pass the budget, looking at most once per [`SPILL_CHECK_MS`] of watermark.
     fn spill_cold(&mut self, wm: EventTime) {
         if !self.spills()
             || self.spill_budget == 0

@@ -1,6 +1,6 @@
 //! Cold state out of memory: the tubes, households and people nobody has
-//! touched for a while, written to a [`SpillStore`] and read back when a record or
-//! message needs them again.
+//! touched for a while, written to a [`SpillStore`] and read back when a
+//! record or message needs them again.
 //!
 //! Most state is cold soon after it is made: a negative pool's tube and its
 //! members' households are needed again only for a correction, a replay, a
@@ -295,11 +295,7 @@ impl Cold {
         &mut self,
         id: &str,
     ) -> Option<(compact_str::CompactString, T)> {
-        let key = id_hash(id);
-        if !self.contains(&key) {
-            return None;
-        }
-        self.take(&key, |bytes| {
+        self.take(&id_hash(id), |bytes| {
             let s: ById<T> = rmp_serde::from_slice(bytes).map_err(|e| e.to_string())?;
             Ok((s.id == id).then_some((s.id, s.value)))
         })

@@ -47,6 +47,14 @@ struct Rare {
 }
 
 impl PersonState {
+    /// True when one of the person's alerts is open (such a person is
+    /// neither forgotten by retention nor spilled).
+    pub(super) fn has_open_alert(&self) -> bool {
+        self.book
+            .states()
+            .any(|(_, state)| state == AlertState::Open)
+    }
+
     /// (household key, who exposed the person there).
     pub fn exposures(&self) -> &[(HouseholdKey, ExposureSource)] {
         self.rare.as_ref().map_or(&[], |r| &r.exposures)
@@ -194,8 +202,7 @@ impl PersonOp {
     /// Forgets people with no open alert and no event since `before`.
     pub fn evict(&mut self, before: i64) -> usize {
         let hot = self.oldest.sweep(&mut self.people, before, |p| {
-            let open = p.book.states().any(|(_, state)| state == AlertState::Open);
-            (p.last_at >= before || open).then_some(p.last_at)
+            (p.last_at >= before || p.has_open_alert()).then_some(p.last_at)
         });
         hot + self.evict_cold(before)
     }

@@ -14,8 +14,6 @@
 //! event time is older than the cut-off and (spilled only then) no alert of
 //! theirs is open.
 
-use pooltrace_model::AlertState;
-
 use super::person::{PersonOp, PersonState};
 use crate::spill::{Cold, SpillError, SpillStore};
 
@@ -63,10 +61,7 @@ impl PersonOp {
         let mut spilled = 0;
         let mut buf = Vec::new();
         self.people.retain(|id, st| {
-            if st.last_at >= before
-                || cold.has_failed()
-                || st.book.states().any(|(_, s)| s == AlertState::Open)
-            {
+            if st.last_at >= before || cold.has_failed() || st.has_open_alert() {
                 return true;
             }
             if !cold.put_by_id(id, st, st.last_at, &mut buf) {
