@@ -257,6 +257,67 @@ fn people_out_of_memory_are_counted_come_back_and_change_nothing() {
     assert!(e.take_spill_error().is_none());
 }
 
+/// A block of 900 people on day 10: 300 negative pools of two, each
+/// person in a room of their own, and 300 negative single tubes; a day
+/// later one of the pools is corrected to positive and its members retest,
+/// one positive. The day-11 records move the watermark a day at once, so a
+/// single spill pass takes every tube, household and person of day 10:
+/// hundreds of each at once.
+fn a_block_spilled_at_once() -> Vec<Record> {
+    let room = |p: u32| format!("{}", 1000 + p);
+    let mut recs = Vec::new();
+    for pool in 0..300u32 {
+        let tube = format!("P10-{pool}");
+        let members = (pool * 2..pool * 2 + 2)
+            .map(|p| member(p, &room(p)))
+            .collect();
+        recs.push(manifest_at(&tube, "pool", &at(10, "08:00"), members));
+        recs.push(result_at(&tube, &at(10, "10:00"), neg(), "final"));
+    }
+    for p in 600..900u32 {
+        let tube = format!("S10-{p}");
+        recs.push(manifest_at(
+            &tube,
+            "single",
+            &at(10, "08:00"),
+            vec![member(p, &room(p))],
+        ));
+        recs.push(result_at(&tube, &at(10, "10:00"), neg(), "final"));
+    }
+    recs.push(result_at("P10-7", &at(11, "09:00"), pos(), "corrected"));
+    for (p, ct) in [(14u32, pos()), (15, neg())] {
+        let tube = format!("S11-{p}");
+        recs.push(rec(
+            RecordKind::Manifest,
+            json!({"tube_id": tube, "kind": "single", "collected_at": at(11, "11:00"),
+                "site_id": "SITE-1",
+                "region": {"district": "Chaoyang", "street": "Nanhu", "community": "Yuanyi"},
+                "members": [member(p, &room(p))], "retest_of": "P10-7"}),
+        ));
+        recs.push(result_at(&tube, &at(11, "13:00"), ct, "final"));
+    }
+    recs
+}
+
+#[test]
+fn hundreds_spilled_in_one_pass_change_nothing() {
+    let recs = a_block_spilled_at_once();
+    assert_same(EngineConfig::default(), &recs, None);
+    assert_same(EngineConfig::default(), &recs, Some(&at(13, "00:00")));
+    // The pass did take hundreds of each at once.
+    let mut e = spilling(EngineConfig::default());
+    let mut out = Vec::new();
+    let through_the_correction = 1200;
+    for r in &recs[..=through_the_correction] {
+        e.handle(r.clone(), &mut out);
+    }
+    // Every tube but the corrected pool (back in memory), every household,
+    // every person of a single tube.
+    let s = e.spill_stats();
+    assert_eq!((s.tubes, s.households, s.people), (599, 900, 300), "{s:?}");
+    assert!(e.take_spill_error().is_none());
+}
+
 #[test]
 fn an_engine_that_spills_refuses_to_snapshot_and_restore() {
     let mut e = spilling(EngineConfig::default());
