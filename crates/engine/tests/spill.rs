@@ -24,6 +24,17 @@ fn spilling(cfg: EngineConfig) -> Engine {
     e
 }
 
+/// A [`spilling`] engine with default settings after `records`, and the
+/// effects they caused.
+fn spilling_through(records: &[Record]) -> (Engine, Vec<Effect>) {
+    let mut e = spilling(EngineConfig::default());
+    let mut out = Vec::new();
+    for r in records {
+        e.handle(r.clone(), &mut out);
+    }
+    (e, out)
+}
+
 struct Ran {
     effects: Vec<Effect>,
     dispositions: Vec<Disposition>,
@@ -92,6 +103,16 @@ fn manifest_at(tube: &str, kind: &str, when: &str, members: Vec<serde_json::Valu
     )
 }
 
+/// A single-tube retest of `pool`'s member.
+fn retest_at(tube: &str, member: serde_json::Value, when: &str, pool: &str) -> Record {
+    rec(
+        RecordKind::Manifest,
+        json!({"tube_id": tube, "kind": "single", "collected_at": when, "site_id": "SITE-1",
+            "region": {"district": "Chaoyang", "street": "Nanhu", "community": "Yuanyi"},
+            "members": [member], "retest_of": pool}),
+    )
+}
+
 fn result_at(tube: &str, when: &str, ct: serde_json::Value, status: &str) -> Record {
     rec(
         RecordKind::Result,
@@ -134,13 +155,8 @@ fn five_days() -> Vec<Record> {
     // every day.
     for (i, p) in [16u32, 17, 18].into_iter().enumerate() {
         let tube = format!("S{p}");
-        let m = vec![member(p, &format!("{}", 300 + p % 7))];
-        recs.push(rec(
-            RecordKind::Manifest,
-            json!({"tube_id": tube, "kind": "single", "collected_at": at(14, "13:00"), "site_id": "SITE-1",
-                "region": {"district": "Chaoyang", "street": "Nanhu", "community": "Yuanyi"},
-                "members": m, "retest_of": "P12-2"}),
-        ));
+        let m = member(p, &format!("{}", 300 + p % 7));
+        recs.push(retest_at(&tube, m, &at(14, "13:00"), "P12-2"));
         let ct = if i == 0 { pos() } else { neg() };
         recs.push(result_at(&tube, &at(14, "15:00"), ct, "final"));
     }
@@ -179,12 +195,8 @@ fn spilled_state_is_forgotten_by_retention_as_state_in_memory_is() {
 #[test]
 fn the_tubes_and_households_out_of_memory_are_counted_and_come_back() {
     let recs = five_days();
-    let mut e = spilling(EngineConfig::default());
-    let mut out = Vec::new();
     // Day 10, then the first manifest of day 11 (the watermark jumps a day).
-    for r in &recs[..19] {
-        e.handle(r.clone(), &mut out);
-    }
+    let (mut e, mut out) = spilling_through(&recs[..19]);
     let before = e.spill_stats();
     assert!(before.tubes > 0, "{before:?}");
     assert!(before.households > 0, "{before:?}");
@@ -230,12 +242,8 @@ fn people_out_of_memory_are_counted_come_back_and_change_nothing() {
     let recs = people_seen_again();
     assert_same(EngineConfig::default(), &recs, None);
     assert_same(EngineConfig::default(), &recs, Some(&at(20, "00:00")));
-    let mut e = spilling(EngineConfig::default());
-    let mut out = Vec::new();
     // Day 10, then the pool's manifest of day 11 (the watermark jumps a day).
-    for r in &recs[..9] {
-        e.handle(r.clone(), &mut out);
-    }
+    let (mut e, mut out) = spilling_through(&recs[..9]);
     let before = e.spill_stats();
     assert_eq!(before.people, 4, "{before:?}");
     assert_eq!(
@@ -287,12 +295,11 @@ fn a_block_spilled_at_once() -> Vec<Record> {
     recs.push(result_at("P10-7", &at(11, "09:00"), pos(), "corrected"));
     for (p, ct) in [(14u32, pos()), (15, neg())] {
         let tube = format!("S11-{p}");
-        recs.push(rec(
-            RecordKind::Manifest,
-            json!({"tube_id": tube, "kind": "single", "collected_at": at(11, "11:00"),
-                "site_id": "SITE-1",
-                "region": {"district": "Chaoyang", "street": "Nanhu", "community": "Yuanyi"},
-                "members": [member(p, &room(p))], "retest_of": "P10-7"}),
+        recs.push(retest_at(
+            &tube,
+            member(p, &room(p)),
+            &at(11, "11:00"),
+            "P10-7",
         ));
         recs.push(result_at(&tube, &at(11, "13:00"), ct, "final"));
     }
@@ -305,12 +312,8 @@ fn hundreds_spilled_in_one_pass_change_nothing() {
     assert_same(EngineConfig::default(), &recs, None);
     assert_same(EngineConfig::default(), &recs, Some(&at(13, "00:00")));
     // The pass did take hundreds of each at once.
-    let mut e = spilling(EngineConfig::default());
-    let mut out = Vec::new();
     let through_the_correction = 1200;
-    for r in &recs[..=through_the_correction] {
-        e.handle(r.clone(), &mut out);
-    }
+    let (mut e, _) = spilling_through(&recs[..=through_the_correction]);
     // Every tube but the corrected pool (back in memory), every household,
     // every person of a single tube.
     let s = e.spill_stats();
