@@ -6,7 +6,12 @@
 //! (decode only). Prints people/s for both, the ratio, and peak RSS.
 //!
 //!     cargo bench --bench run -- [PEOPLE] [DAYS]   (default 1000000 people, 1 day)
+//!     cargo bench --bench run -- [PEOPLE] [DAYS] --repeat N   (N runs of each, alternated)
 //!     cargo bench --bench run -- [PEOPLE] [DAYS] --write-inputs DIR   (only write the inputs)
+//!
+//! With `--repeat N` both are run N times, alternated, and the median and
+//! best of each are printed with every run's time: on a shared machine one
+//! run can be a quarter slower than the next.
 //!
 //! With DAYS > 1 the same people are screened once a day (new tubes daily):
 //! the state held at the end shows what retention keeps.
@@ -117,18 +122,56 @@ fn decode_only(dir: &Path) -> u64 {
     n
 }
 
+/// The command line: positional PEOPLE and DAYS, `--repeat N`,
+/// `--write-inputs DIR` (a flag's value is not taken for a positional).
+struct Args {
+    people: u64,
+    days: u64,
+    repeat: usize,
+    write_inputs: Option<String>,
+}
+
+fn args() -> Args {
+    let (mut numbers, mut repeat, mut write_inputs) = (Vec::new(), 1, None);
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--repeat" => repeat = it.next().and_then(|n| n.parse().ok()).unwrap_or(1),
+            "--write-inputs" => write_inputs = it.next(),
+            _ => numbers.extend(a.parse::<u64>().ok()),
+        }
+    }
+    Args {
+        people: numbers.first().copied().unwrap_or(1_000_000),
+        days: numbers.get(1).copied().unwrap_or(1).max(1),
+        repeat: repeat.max(1),
+        write_inputs,
+    }
+}
+
+/// Wall and CPU seconds of `f`.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
+    let (t, c) = (Instant::now(), cpu_secs());
+    let out = f();
+    (out, t.elapsed().as_secs_f64(), cpu_secs() - c)
+}
+
+/// (median, best) of wall times.
+fn median_best(times: &[f64]) -> (f64, f64) {
+    let mut v = times.to_vec();
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0])
+}
+
 fn main() {
-    let args: Vec<u64> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let people = args.first().copied().unwrap_or(1_000_000);
-    let days = args.get(1).copied().unwrap_or(1).max(1);
+    let Args {
+        people,
+        days,
+        repeat,
+        write_inputs,
+    } = args();
     // `--write-inputs DIR`: only write the inputs there (to profile `pooltrace run` on them).
-    if let Some(dir) = std::env::args()
-        .skip_while(|a| a != "--write-inputs")
-        .nth(1)
-    {
+    if let Some(dir) = write_inputs {
         std::fs::create_dir_all(&dir).unwrap();
         generate(Path::new(&dir), people, days);
         return;
@@ -141,10 +184,6 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
 
-    let (t, c) = (Instant::now(), cpu_secs());
-    let decoded = decode_only(dir.path());
-    let (baseline, baseline_cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - c);
-
     let mut cfg = Config::default();
     cfg.privacy.pseudonym_key = Some("bench-key-0123456789abcdef".into());
     let inputs = Inputs {
@@ -152,23 +191,49 @@ fn main() {
         results: Some(dir.path().join("results.ndjson")),
         receipts: None,
     };
-    let (t, c) = (Instant::now(), cpu_secs());
-    let report = run_files(&cfg, &inputs, &dir.path().join("out")).unwrap();
-    let (full, full_cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - c);
-    assert_eq!(report.people_in_manifests, people * days);
+    let (mut baselines, mut fulls) = (Vec::new(), Vec::new());
+    let (mut decoded, mut baseline_cpu, mut full_cpu, mut report) = (0, 0.0, 0.0, None);
+    for i in 0..repeat {
+        let (n, wall, cpu) = timed(|| decode_only(dir.path()));
+        (decoded, baseline_cpu) = (n, cpu);
+        baselines.push(wall);
+        let out = dir.path().join(format!("out-{i}"));
+        let (r, wall, cpu) = timed(|| run_files(&cfg, &inputs, &out).unwrap());
+        assert_eq!(r.people_in_manifests, people * days);
+        full_cpu = cpu;
+        fulls.push(wall);
+        report = Some(r);
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+    let Some(report) = report else { return };
     let people = people * days;
+    let (baseline, baseline_best) = median_best(&baselines);
+    let (full, full_best) = median_best(&fulls);
+    let list = |v: &[f64]| {
+        v.iter()
+            .map(|t| format!("{t:.2}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     println!("people                 {people}");
+    if repeat > 1 {
+        println!("runs (alternated)      {repeat}: each run, then medians (cpu: last run)");
+        println!("decode only, each      {} s", list(&baselines));
+        println!("run end to end, each   {} s", list(&fulls));
+    }
     println!(
-        "decode only (baseline) {:.2} s  {:>10.0} people/s  cpu {:.2} s  ({decoded} records)",
+        "decode only (baseline) {:.2} s  {:>10.0} people/s  cpu {:.2} s  ({decoded} records)  best {:.0}/s",
         baseline,
         people as f64 / baseline,
-        baseline_cpu
+        baseline_cpu,
+        people as f64 / baseline_best
     );
     println!(
-        "run end to end         {:.2} s  {:>10.0} people/s  cpu {:.2} s",
+        "run end to end         {:.2} s  {:>10.0} people/s  cpu {:.2} s  best {:.0}/s",
         full,
         people as f64 / full,
-        full_cpu
+        full_cpu,
+        people as f64 / full_best
     );
     println!("ratio run/baseline     {:.2}", baseline / full);
     println!("peak RSS               {:.0} MiB", peak_rss_mib());
