@@ -115,10 +115,10 @@ pub struct EngineConfig {
     pub retention_hours: i64,
     /// Estimated memory of tubes, households and people above which the
     /// cold ones (people: those with no open alert) are spilled to disk,
-    /// in MiB (default 256; 0: never spill). Only
-    /// with a store: `pooltrace run` and `demo` give the engine a file
-    /// (`[spill]` in the runtime's config); Kafka mode, which checkpoints
-    /// its state, keeps it all in memory. See [`crate::spill`].
+    /// in MiB (default 256; 0: never spill). Only with a store:
+    /// `pooltrace run` and `demo` give the engine a file (`[spill]` in the
+    /// runtime's config); Kafka mode, which checkpoints its state, keeps it
+    /// all in memory. See [`crate::spill`].
     pub state_memory_mb: u64,
     /// Minutes of event time a tube, household or person must go untouched
     /// before it may be spilled (default 60): what is recent is likely needed

@@ -358,7 +358,8 @@ impl Engine {
     }
 
     /// Spills the cold tubes, households and people when those in memory
-    /// pass the budget, looking at most once per [`SPILL_CHECK_MS`] of watermark.
+    /// pass the budget, looking at most once per [`SPILL_CHECK_MS`] of
+    /// watermark.
     fn spill_cold(&mut self, wm: EventTime) {
         if !self.spills()
             || self.spill_budget == 0

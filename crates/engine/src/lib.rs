@@ -34,8 +34,9 @@
 //! Cold state can leave memory: with stores attached
 //! ([`Engine::attach_spill`]), tubes, households and people (with no open
 //! alert) untouched for a while are written out once those in memory pass
-//! a budget, and read back when touched ([`spill`]). Outputs do not change; the store is the one door
-//! to I/O, a trait the runtime implements over a file.
+//! a budget, and read back when touched ([`spill`]). Outputs do not
+//! change; the store is the one door to I/O, a trait the runtime
+//! implements over a file.
 //!
 //! For Kafka mode, [`Engine::snapshot`] writes the whole state (operators,
 //! timers, clock, summary) to versioned bytes and [`Engine::restore`] loads
