@@ -516,6 +516,42 @@ impl PackedManifest {
         PackedManifest::from_bytes(b)
     }
 
+    /// Appends to `b` one packed manifest with no tube (as
+    /// [`PackedManifest::contact_from_parts`] writes) holding `members`, each
+    /// given as a packed manifest and a member's offset in it, with the
+    /// region whose packed bytes are `region`: the residents of a household
+    /// written to the spill store. Addresses refer to earlier ones as
+    /// [`PackedManifest::pack`] writes them (the residents of one room share
+    /// theirs), so the bytes are canonical and
+    /// [`PackedManifest::from_bytes`] takes them as they are. The header's
+    /// offsets count from where the manifest starts in `b`.
+    pub(crate) fn pack_members_into<'m>(
+        b: &mut Vec<u8>,
+        region: &[u8],
+        members: &[(&'m PackedManifest, u32)],
+    ) -> Result<(), PackError> {
+        let start = b.len();
+        b.extend_from_slice(&[0; HEADER_LEN]);
+        put_str(b, "");
+        put_str(b, "");
+        let region_at = offset(b.len() - start);
+        b.extend_from_slice(region);
+        let members_at = offset(b.len() - start);
+        put_len(b, members.len());
+        let mut full: Option<(usize, [&'m str; 4])> = None;
+        for &(packed, at) in members {
+            // A reference is a distance back, so `full` may count from the
+            // start of `b`.
+            let view = packed.member_at(at as usize)?;
+            if let Some(written) = put_member_view(b, &view, full) {
+                full = Some(written);
+            }
+        }
+        b[start..start + 4].copy_from_slice(&region_at.to_le_bytes());
+        b[start + 4..start + 8].copy_from_slice(&members_at.to_le_bytes());
+        Ok(())
+    }
+
     /// Checks that the bytes are well formed; answers whether they are
     /// canonical (what [`PackedManifest::pack`] writes) as well.
     fn check(&self) -> Result<bool, PackError> {

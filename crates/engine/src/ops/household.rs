@@ -64,6 +64,12 @@ impl Resident {
         Contact::from_parts(Arc::clone(&self.packed), self.at)
     }
 
+    /// The packed manifest and the member's offset, borrowed (what
+    /// [`Contact::parts`] answers, without a handle on the manifest).
+    pub(super) fn parts(&self) -> (&PackedManifest, u32) {
+        (&self.packed, self.at)
+    }
+
     fn set_contact(&mut self, contact: Contact) {
         (self.packed, self.at) = contact.into_parts();
     }
