@@ -24,8 +24,14 @@ use std::time::Instant;
 use pooltrace_model::{decode_record, resident_id_check_char, RecordKind};
 use pooltrace_pipeline::{run_files, Config, Inputs};
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The binary's allocator and its settings (mimalloc, the purge delay,
+/// small pages for `run`): the bench measures the process `pooltrace run`
+/// is, not a default mimalloc (which purges freed memory after 1 s and
+/// backs faults with huge pages).
+/// (Its unit test is compiled here too, and unused: a bench has no harness.)
+#[path = "../src/allocator.rs"]
+#[allow(dead_code, unused_imports)]
+mod allocator;
 
 fn rid(n: u64) -> String {
     let first17 = format!("3101041980{:07}", n);
@@ -170,6 +176,8 @@ fn main() {
         repeat,
         write_inputs,
     } = args();
+    allocator::configure();
+    allocator::small_pages_for_run();
     // `--write-inputs DIR`: only write the inputs there (to profile `pooltrace run` on them).
     if let Some(dir) = write_inputs {
         std::fs::create_dir_all(&dir).unwrap();
