@@ -68,9 +68,9 @@ fn encode(buf: &mut Vec<u8>, household: HouseholdKey, residents: &[Resident]) ->
     let Some(region) = members.first().and_then(|(p, _)| p.region_bytes().ok()) else {
         return false;
     };
-    if members
+    if !members
         .iter()
-        .any(|(p, _)| p.region_bytes().map_or(true, |r| r != region))
+        .all(|(p, _)| p.region_bytes().is_ok_and(|r| r == region))
     {
         return false;
     }
