@@ -27,8 +27,8 @@ use pooltrace_pipeline::{run_files, Config, Inputs};
 /// The binary's allocator and its settings (mimalloc, the purge delay,
 /// small pages for `run`): the bench measures the process `pooltrace run`
 /// is, not a default mimalloc (which purges freed memory after 1 s and
-/// backs faults with huge pages).
-/// (Its unit test is compiled here too, and unused: a bench has no harness.)
+/// backs faults with huge pages). Its unit test is compiled here too and
+/// left unused: a bench has no test harness.
 #[path = "../src/allocator.rs"]
 #[allow(dead_code, unused_imports)]
 mod allocator;
