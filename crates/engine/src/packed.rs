@@ -528,7 +528,7 @@ impl PackedManifest {
     pub(crate) fn pack_members_into<'m>(
         b: &mut Vec<u8>,
         region: &[u8],
-        members: &[(&'m PackedManifest, u32)],
+        members: impl ExactSizeIterator<Item = (&'m PackedManifest, u32)>,
     ) -> Result<(), PackError> {
         let start = b.len();
         b.extend_from_slice(&[0; HEADER_LEN]);
@@ -539,7 +539,7 @@ impl PackedManifest {
         let members_at = offset(b.len() - start);
         put_len(b, members.len());
         let mut full: Option<(usize, [&'m str; 4])> = None;
-        for &(packed, at) in members {
+        for (packed, at) in members {
             // A reference is a distance back, so `full` may count from the
             // start of `b`.
             let view = packed.member_at(at as usize)?;

@@ -64,17 +64,14 @@ fn encode(buf: &mut Vec<u8>, household: HouseholdKey, residents: &[Resident]) ->
         buf.extend_from_slice(&first.offset_secs().to_le_bytes());
         buf.extend_from_slice(&r.last_seen.to_le_bytes());
     }
-    let members: Vec<(&PackedManifest, u32)> = residents.iter().map(Resident::parts).collect();
-    let Some(region) = members.first().and_then(|(p, _)| p.region_bytes().ok()) else {
+    let members = || residents.iter().map(Resident::parts);
+    let Some(region) = members().next().and_then(|(p, _)| p.region_bytes().ok()) else {
         return false;
     };
-    if !members
-        .iter()
-        .all(|(p, _)| p.region_bytes().is_ok_and(|r| r == region))
-    {
+    if !members().all(|(p, _)| p.region_bytes().is_ok_and(|r| r == region)) {
         return false;
     }
-    PackedManifest::pack_members_into(buf, region, &members).is_ok()
+    PackedManifest::pack_members_into(buf, region, members()).is_ok()
 }
 
 /// A resident read back: contact, first and last sighting.
@@ -98,17 +95,16 @@ fn decode(bytes: &[u8], household: HouseholdKey) -> Result<Option<Vec<Thawed>>, 
     }
     let packed = PackedManifest::from_bytes(bytes[r.at..].to_vec()).map_err(|e| e.to_string())?;
     let packed = Arc::new(packed);
-    let members: Vec<usize> = packed.members().collect();
-    if members.len() != n {
-        return Err(format!("{} residents listed, {} packed", n, members.len()));
+    let thawed: Vec<Thawed> = packed
+        .members()
+        .zip(sightings)
+        .map(|(at, (first, last))| (Contact::in_packed(&packed, at), first, last))
+        .collect();
+    let packed_count = packed.view().map_err(|e| e.to_string())?.member_count;
+    if thawed.len() != n || packed_count != n {
+        return Err(format!("{n} residents listed, {packed_count} packed"));
     }
-    Ok(Some(
-        members
-            .into_iter()
-            .zip(sightings)
-            .map(|(at, (first, last))| (Contact::in_packed(&packed, at), first, last))
-            .collect(),
-    ))
+    Ok(Some(thawed))
 }
 
 impl HouseholdOp {
